@@ -1,0 +1,350 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The probes: connection life cycle to a perf event array, per-connection state in a hash map. */
+#include <linux/types.h>
+#include <linux/bpf.h>
+#include <asm/ptrace.h> /* the user-space ABI layout of struct pt_regs: needs no relocation */
+#include <stdbool.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "kernel.h"
+#include "access.h"
+#include "nettracer.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+
+/* TCP states, include/net/tcp_states.h */
+enum {
+	TCP_ESTABLISHED = 1,
+	TCP_SYN_SENT,
+	TCP_SYN_RECV,
+	TCP_FIN_WAIT1,
+	TCP_FIN_WAIT2,
+	TCP_TIME_WAIT,
+	TCP_CLOSE,
+	TCP_CLOSE_WAIT,
+	TCP_LAST_ACK,
+	TCP_LISTEN,
+	TCP_CLOSING,
+};
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} events SEC(".maps");
+
+/* Sized by user space (--map-size) before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct nt_conn);
+} conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NT_STAT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
+
+	if (v)
+		(*v)++;
+}
+
+static __always_inline bool is_tcp_inet(const void *sk)
+{
+	__u16 proto = 0, family = 0;
+
+	nt_read(proto, sk, sk_protocol);
+	nt_read(family, sk, skc_family);
+	return proto == IPPROTO_TCP && (family == AF_INET || family == AF_INET6);
+}
+
+static __always_inline void read_tuple(const void *sk, struct nt_tuple *t, __u32 *netns)
+{
+	__be16 dport = 0, sport = 0;
+	void *net = NULL;
+
+	nt_read(t->family, sk, skc_family);
+	if (t->family == AF_INET) {
+		nt_read(*(__u32 *)t->saddr, sk, skc_rcv_saddr);
+		nt_read(*(__u32 *)t->daddr, sk, skc_daddr);
+	} else {
+		nt_read(t->saddr, sk, skc_v6_rcv_saddr);
+		nt_read(t->daddr, sk, skc_v6_daddr);
+	}
+	/* Not skc_num: the transition to TCP_CLOSE has already released the port. */
+	nt_read(sport, sk, inet_sport);
+	nt_read(dport, sk, skc_dport);
+	t->sport = bpf_ntohs(sport);
+	t->dport = bpf_ntohs(dport);
+	nt_read(net, sk, skc_net);
+	nt_read(*netns, net, net_inum);
+}
+
+static __always_inline void read_counters(const void *sk, struct nt_counters *c, __u8 prev_state)
+{
+	nt_read(c->bytes_acked, sk, tp_bytes_acked);
+	nt_read(c->bytes_received, sk, tp_bytes_received);
+	nt_read(c->segs_out, sk, tp_segs_out);
+	nt_read(c->segs_in, sk, tp_segs_in);
+	nt_read(c->total_retrans, sk, tp_total_retrans);
+	nt_read(c->srtt_us, sk, tp_srtt_us);
+	nt_read(c->mdev_us, sk, tp_mdev_us);
+	nt_read(c->snd_una, sk, tp_snd_una);
+	nt_read(c->write_seq, sk, tp_write_seq);
+	nt_read(c->state, sk, skc_state);
+	nt_read(c->sk_flags, sk, skc_flags);
+	c->prev_state = prev_state ? prev_state : c->state;
+	c->valid = 1;
+}
+
+static __always_inline void set_owner(struct nt_owner *o)
+{
+	o->pid = bpf_get_current_pid_tgid() >> 32;
+	o->uid = (__u32)bpf_get_current_uid_gid();
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
+}
+
+static __always_inline void emit(void *ctx, void *sk, struct nt_event *ev, __u32 type)
+{
+	ev->type = type;
+	ev->sk = (__u64)sk;
+	ev->ts_ns = bpf_ktime_get_boot_ns();
+	if (bpf_perf_event_output(ctx, &events, BPF_F_CURRENT_CPU, ev, sizeof(*ev)))
+		stat_inc(NT_STAT_OUTPUT_FAIL);
+}
+
+/* The tracked state of sk, created (empty) when absent. NULL when the map is full. */
+static __always_inline struct nt_conn *conn_get(__u64 key)
+{
+	static const struct nt_conn empty;
+	struct nt_conn *c = bpf_map_lookup_elem(&conns, &key);
+
+	if (c)
+		return c;
+	if (bpf_map_update_elem(&conns, &key, &empty, BPF_NOEXIST) && !bpf_map_lookup_elem(&conns, &key)) {
+		stat_inc(NT_STAT_MAP_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&conns, &key);
+}
+
+static __always_inline void on_established(void *ctx, void *sk, __u8 direction)
+{
+	struct nt_event ev = {};
+	struct nt_conn *c;
+
+	read_tuple(sk, &ev.tuple, &ev.netns);
+	ev.direction = direction;
+	c = conn_get((__u64)sk);
+	if (c) {
+		c->tuple = ev.tuple;
+		c->netns = ev.netns;
+		c->direction = direction;
+		c->flags |= NT_CONN_ESTABLISHED;
+		ev.owner = c->owner;
+	}
+	if (direction == NT_DIR_OUTBOUND)
+		emit(ctx, sk, &ev, NT_EVENT_CONNECT);
+}
+
+static __always_inline bool was_established(int oldstate)
+{
+	return oldstate != TCP_SYN_SENT && oldstate != TCP_SYN_RECV && oldstate != TCP_LISTEN &&
+	       oldstate != TCP_CLOSE;
+}
+
+static __always_inline void on_close(void *ctx, void *sk, int oldstate)
+{
+	__u64 key = (__u64)sk;
+	struct nt_event ev = {};
+	struct nt_conn *c = bpf_map_lookup_elem(&conns, &key);
+
+	if (c ? !(c->flags & NT_CONN_ESTABLISHED) : !was_established(oldstate))
+		goto forget;
+	read_tuple(sk, &ev.tuple, &ev.netns);
+	read_counters(sk, &ev.counters, oldstate);
+	if (c) {
+		ev.owner = c->owner;
+		ev.direction = c->direction;
+	}
+	emit(ctx, sk, &ev, NT_EVENT_CLOSE);
+forget:
+	if (c)
+		bpf_map_delete_elem(&conns, &key);
+}
+
+/* One handler for every hook that reports a TCP state change. */
+static __always_inline int handle_state(void *ctx, void *sk, int oldstate, int newstate)
+{
+	struct nt_conn *c;
+
+	if (!is_tcp_inet(sk))
+		return 0;
+	switch (newstate) {
+	case TCP_SYN_SENT:
+		/* Process context of connect(): the only moment its caller is known. */
+		c = conn_get((__u64)sk);
+		if (c) {
+			set_owner(&c->owner);
+			c->flags |= NT_CONN_OWNED;
+			c->direction = NT_DIR_OUTBOUND;
+		}
+		break;
+	case TCP_ESTABLISHED:
+		if (oldstate == TCP_SYN_SENT)
+			on_established(ctx, sk, NT_DIR_OUTBOUND);
+		else if (oldstate == TCP_SYN_RECV)
+			on_established(ctx, sk, NT_DIR_INBOUND);
+		break;
+	case TCP_CLOSE:
+		on_close(ctx, sk, oldstate);
+		break;
+	}
+	return 0;
+}
+
+/* accept() returned fd in the current task: report it with the accepting process. */
+static __always_inline int handle_accept(void *ctx, void *sk)
+{
+	struct nt_event ev = {};
+	struct nt_conn *c;
+
+	if (!sk || !is_tcp_inet(sk))
+		return 0;
+	read_tuple(sk, &ev.tuple, &ev.netns);
+	set_owner(&ev.owner);
+	ev.direction = NT_DIR_INBOUND;
+	c = conn_get((__u64)sk);
+	if (c) {
+		/* accept() may return before the softirq marks the child ESTABLISHED. */
+		c->tuple = ev.tuple;
+		c->netns = ev.netns;
+		c->owner = ev.owner;
+		c->direction = NT_DIR_INBOUND;
+		c->flags |= NT_CONN_ESTABLISHED | NT_CONN_OWNED;
+	}
+	emit(ctx, sk, &ev, NT_EVENT_ACCEPT);
+	return 0;
+}
+
+static __always_inline void *sock_of_fd(long fd)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	void *files = NULL, *fdt = NULL, **fds = NULL, *file = NULL, *socket = NULL, *sk = NULL;
+	unsigned int max_fds = 0;
+
+	nt_read(files, task, task_files);
+	nt_read(fdt, files, files_fdt);
+	nt_read(max_fds, fdt, fdt_max_fds);
+	if (fd < 0 || fd >= max_fds)
+		return NULL;
+	nt_read(fds, fdt, fdt_fd);
+	bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]);
+	nt_read(socket, file, file_private_data);
+	nt_read(sk, socket, socket_sk);
+	return sk;
+}
+
+/* ---- Hooks of the "tracepoint" strategy: raw tracepoints and syscall tracepoints. ---- */
+
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(tp_set_state, void *sk, int oldstate, int newstate)
+{
+	return handle_state(ctx, sk, oldstate, newstate);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int tp_exit_accept4(struct nt_sys_exit_ctx *ctx)
+{
+	return ctx->ret < 0 ? 0 : handle_accept(ctx, sock_of_fd(ctx->ret));
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int tp_exit_accept(struct nt_sys_exit_ctx *ctx)
+{
+	return ctx->ret < 0 ? 0 : handle_accept(ctx, sock_of_fd(ctx->ret));
+}
+
+/* ---- Hooks of the "kprobe" and "fentry" strategies (kernels that have them). ---- */
+
+SEC("kretprobe/inet_csk_accept")
+int BPF_KRETPROBE(kr_inet_csk_accept, void *sk)
+{
+	return handle_accept(ctx, sk);
+}
+
+SEC("fexit/inet_csk_accept")
+int BPF_PROG(fx_inet_csk_accept)
+{
+	__u64 ret = 0;
+
+	/* Not BPF_PROG's argument list: the arguments changed in 6.10 (commit 92ef0fd55ac8
+	 * replaced "int flags, int *err" by "struct proto_accept_arg *arg"). */
+	bpf_get_func_ret(ctx, &ret);
+	return handle_accept(ctx, (void *)ret);
+}
+
+/* ---- Dump time. ---- */
+
+static long refresh_one(void *map, __u64 *key, struct nt_conn *c, void *unused)
+{
+	void *sk = (void *)*key;
+	__be16 sport = 0;
+
+	/* A socket is only freed after its TCP_CLOSE transition removed it from the map, but
+	 * TCP sockets are SLAB_TYPESAFE_BY_RCU: check that the memory still is this connection. */
+	nt_read(sport, sk, inet_sport);
+	if (!(c->flags & NT_CONN_ESTABLISHED) || bpf_ntohs(sport) != c->tuple.sport) {
+		c->counters.valid = 0;
+		return 0;
+	}
+	read_counters(sk, &c->counters, 0);
+	return 0;
+}
+
+/* Run by user space (BPF_PROG_TEST_RUN) right before it reads the conns map. */
+SEC("raw_tp")
+int refresh(void *ctx)
+{
+	bpf_for_each_map_elem(&conns, refresh_one, NULL, 0);
+	return 0;
+}
+
+/* Start-up snapshot of one network namespace: every TCP socket with its state and inode. */
+SEC("iter/tcp")
+int seed(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+	struct nt_seed s = {};
+	void *socket = NULL, *file = NULL, *inode = NULL;
+
+	if (!skc)
+		return 0;
+	s.sk = (__u64)skc;
+	nt_read(s.state, skc, skc_state);
+	/* Time-wait and request sockets are not struct sock: they have no counters to dump. */
+	if (s.state == TCP_TIME_WAIT || s.state == TCP_SYN_RECV)
+		return 0;
+	read_tuple(skc, &s.tuple, &s.netns);
+	nt_read(socket, skc, sk_socket);
+	if (socket) {
+		nt_read(file, socket, socket_file);
+		nt_read(inode, file, file_inode);
+		nt_read(s.ino, inode, inode_ino);
+	}
+	bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
+	return 0;
+}

@@ -1,0 +1,102 @@
+/* The only ABI between the BPF programs and user space: events, map values, counters. */
+#ifndef NETTRACER_H
+#define NETTRACER_H
+
+/*
+ * Every field has a fixed size and explicit padding so that the BPF object and user space agree
+ * on the layout without BTF; user space asserts the sizes (src/event.c).
+ */
+
+#define NT_COMM_LEN 16
+
+enum nt_event_type {
+	NT_EVENT_CONNECT = 1,
+	NT_EVENT_ACCEPT = 2,
+	NT_EVENT_CLOSE = 3,
+};
+
+enum nt_direction {
+	NT_DIR_UNKNOWN = 0,
+	NT_DIR_OUTBOUND = 1,
+	NT_DIR_INBOUND = 2,
+};
+
+/* Bits of struct nt_conn.flags. */
+enum nt_conn_flags {
+	NT_CONN_ESTABLISHED = 1, /* reached ESTABLISHED while traced, or found so at start-up */
+	NT_CONN_OWNED = 2,	 /* owner holds the pid of connect() or accept() */
+};
+
+/* Indexes into the per-CPU counter array "stats". */
+enum nt_stat {
+	NT_STAT_MAP_FULL = 0, /* a connection could not be tracked: conns map full */
+	NT_STAT_OUTPUT_FAIL,  /* bpf_perf_event_output() failed */
+	NT_STAT_MAX,
+};
+
+struct nt_tuple {
+	__u8 saddr[16];	 /* local address, network byte order; IPv4 in the first 4 bytes */
+	__u8 daddr[16];	 /* remote address, same encoding */
+	__u16 sport;	 /* local port, host byte order */
+	__u16 dport;	 /* remote port, host byte order */
+	__u16 family;	 /* AF_INET or AF_INET6, as the socket has it (v4-mapped stays AF_INET6) */
+	__u16 pad;
+};
+
+struct nt_owner {
+	__u32 pid; /* tgid; 0 when unknown */
+	__u32 uid;
+	char comm[NT_COMM_LEN];
+};
+
+/* tcp_sock counters as the kernel keeps them; user space derives the reported values. */
+struct nt_counters {
+	__u64 bytes_acked;    /* includes the SYN (active open) and an acknowledged FIN */
+	__u64 bytes_received; /* includes a received FIN */
+	__u32 segs_out;
+	__u32 segs_in;
+	__u32 total_retrans;
+	__u32 srtt_us;	  /* smoothed RTT << 3 */
+	__u32 mdev_us;	  /* RTT mean deviation << 2 */
+	__u32 snd_una;
+	__u32 write_seq;
+	__u8 state;	  /* TCP state when read */
+	__u8 prev_state;  /* state before the transition to TCP_CLOSE; equals state otherwise */
+	__u8 sk_flags;	  /* low byte of sk_flags: SOCK_DONE (bit 1) is set when a FIN arrived */
+	__u8 valid;	  /* 1 when the counters were read */
+};
+
+struct nt_event {
+	__u64 ts_ns; /* CLOCK_BOOTTIME */
+	__u64 sk;    /* kernel address of the socket: the key of its conns map entry */
+	__u32 type;  /* enum nt_event_type */
+	__u32 netns; /* network namespace inode */
+	struct nt_tuple tuple;
+	struct nt_owner owner;
+	__u8 direction; /* enum nt_direction */
+	__u8 pad[7];
+	struct nt_counters counters; /* final counters of a close; zero otherwise */
+};
+
+/* Value of the conns map, keyed by the kernel address of the socket (__u64). */
+struct nt_conn {
+	struct nt_tuple tuple;
+	struct nt_owner owner;
+	__u32 netns;
+	__u8 direction;
+	__u8 flags; /* enum nt_conn_flags */
+	__u16 pad;
+	struct nt_counters counters; /* filled in by the refresh program before a dump */
+};
+
+/* Record written by the start-up iterator for each TCP socket of one network namespace. */
+struct nt_seed {
+	__u64 sk;
+	struct nt_tuple tuple;
+	__u64 ino; /* socket inode, 0 when no file holds it */
+	__u32 netns;
+	__u8 state;
+	__u8 pad[3];
+};
+
+#endif /* NETTRACER_H */

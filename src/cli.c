@@ -1,0 +1,149 @@
+/* Option parsing: getopt_long into struct config. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+const char cli_usage[] =
+	"Usage: nettracer [OPTION]...\n"
+	"Trace TCP connections and print them as newline-delimited JSON.\n"
+	"\n"
+	"  -o, --output=FILE      append records to FILE instead of stdout\n"
+	"  -t, --interval=SECONDS metrics dump interval (default 30, decimals allowed)\n"
+	"  -i, --incremental      metrics counters as deltas since the previous dump\n"
+	"      --map-size=N       connections tracked at most (default 65536)\n"
+	"      --perf-pages=N     perf buffer pages per CPU, a power of two (default 64)\n"
+	"      --attach=MODE      auto, tracepoint, kprobe or fentry (default auto)\n"
+	"  -v, --verbose          diagnostics on stderr\n"
+	"  -h, --help             print this help and exit\n"
+	"  -V, --version          print the version and exit\n"
+	"\n"
+	"See nettracer(8) for the output fields.\n";
+
+enum {
+	OPT_MAP_SIZE = 256,
+	OPT_PERF_PAGES,
+	OPT_ATTACH,
+};
+
+static const struct option long_options[] = {
+	{ "output", required_argument, NULL, 'o' },
+	{ "interval", required_argument, NULL, 't' },
+	{ "incremental", no_argument, NULL, 'i' },
+	{ "map-size", required_argument, NULL, OPT_MAP_SIZE },
+	{ "perf-pages", required_argument, NULL, OPT_PERF_PAGES },
+	{ "attach", required_argument, NULL, OPT_ATTACH },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{},
+};
+
+static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned int *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v < min || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_interval(const char *s, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < 0.1 || v > 86400)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_attach(const char *s, enum attach_mode *out)
+{
+	static const char *const names[] = { "auto", "tracepoint", "kprobe", "fentry" };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_size)
+{
+	int opt;
+
+	*cfg = (struct config){
+		.interval = 30,
+		.map_size = 65536,
+		.perf_pages = 64,
+	};
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":o:t:ivhV", long_options, NULL)) != -1) {
+		switch (opt) {
+		case 'o':
+			if (!*optarg)
+				goto bad_value;
+			cfg->output = optarg;
+			break;
+		case 't':
+			if (parse_interval(optarg, &cfg->interval))
+				goto bad_value;
+			break;
+		case 'i':
+			cfg->incremental = true;
+			break;
+		case OPT_MAP_SIZE:
+			if (parse_uint(optarg, 16, 1U << 24, &cfg->map_size))
+				goto bad_value;
+			break;
+		case OPT_PERF_PAGES:
+			if (parse_uint(optarg, 1, 1U << 16, &cfg->perf_pages) ||
+			    (cfg->perf_pages & (cfg->perf_pages - 1)))
+				goto bad_value;
+			break;
+		case OPT_ATTACH:
+			if (parse_attach(optarg, &cfg->attach))
+				goto bad_value;
+			break;
+		case 'v':
+			cfg->verbose++;
+			break;
+		case 'h':
+			return CLI_HELP;
+		case 'V':
+			return CLI_VERSION;
+		case ':':
+			snprintf(err, err_size, "option '%s' needs a value", argv[optind - 1]);
+			return -EINVAL;
+		default:
+			snprintf(err, err_size, "unknown option '%s'", argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, err_size, "unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	return CLI_RUN;
+bad_value:
+	snprintf(err, err_size, "invalid value '%s' for option '%s'", optarg, argv[optind - 1]);
+	return -EINVAL;
+}

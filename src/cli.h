@@ -1,0 +1,38 @@
+/* Command line → struct config. Never prints, never exits. */
+#ifndef NT_CLI_H
+#define NT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum attach_mode {
+	ATTACH_AUTO,
+	ATTACH_TRACEPOINT,
+	ATTACH_KPROBE,
+	ATTACH_FENTRY,
+};
+
+struct config {
+	const char *output; /* NULL: stdout */
+	int verbose;
+	double interval; /* seconds between metrics dumps */
+	bool incremental;
+	unsigned int map_size;
+	unsigned int perf_pages; /* per CPU, a power of two */
+	enum attach_mode attach;
+};
+
+enum cli_result {
+	CLI_RUN = 0,
+	CLI_HELP = 1,
+	CLI_VERSION = 2,
+};
+
+/* Fills cfg from argv. CLI_RUN, CLI_HELP, CLI_VERSION, or -EINVAL with a one-line message
+ * (no newline) in err. */
+int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_size);
+
+/* The --help text. */
+extern const char cli_usage[];
+
+#endif /* NT_CLI_H */

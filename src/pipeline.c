@@ -1,0 +1,59 @@
+/* Decode → format → sink for every record source. */
+#include <errno.h>
+#include <time.h>
+#include "event.h"
+#include "json.h"
+#include "pipeline.h"
+
+void pipeline_emit(struct pipeline *p, const struct record *rec)
+{
+	char line[1024];
+	ssize_t len;
+	int err;
+
+	if (p->err)
+		return;
+	len = json_format(rec, line, sizeof(line));
+	if (len < 0)
+		return;
+	err = output__write(p->out, line, len);
+	if (err)
+		p->err = err;
+	else
+		p->stats.records++;
+}
+
+void pipeline_sample(void *ctx, int cpu, const void *data, size_t size)
+{
+	struct pipeline *p = ctx;
+	struct record rec;
+
+	if (event_decode(data, size, p->clock_offset, &rec)) {
+		p->stats.bad_samples++;
+		return;
+	}
+	if (rec.type == RECORD_CLOSE && p->metrics)
+		metrics__close(p->metrics, &rec);
+	pipeline_emit(p, &rec);
+}
+
+void pipeline_lost(void *ctx, int cpu, uint64_t count)
+{
+	struct pipeline *p = ctx;
+	struct timespec now;
+	struct record rec = { .type = RECORD_LOST, .cpu = cpu, .lost_count = count };
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	rec.time_ns = (uint64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	p->stats.lost += count;
+	pipeline_emit(p, &rec);
+}
+
+int pipeline_conn(struct pipeline *p, uint64_t sk, const struct nt_conn *conn, uint64_t time_ns)
+{
+	struct record rec;
+
+	if (metrics__conn(p->metrics, sk, conn, time_ns, &rec))
+		pipeline_emit(p, &rec);
+	return p->err;
+}

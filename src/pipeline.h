@@ -1,0 +1,30 @@
+/* The one record flow: raw sample or map entry → decode → record → JSON → sink. */
+#ifndef NT_PIPELINE_H
+#define NT_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "metrics.h"
+#include "output.h"
+
+struct pipeline_stats {
+	uint64_t records;     /* lines written */
+	uint64_t bad_samples; /* samples that failed to decode */
+	uint64_t lost;	      /* samples the kernel dropped (perf buffer full) */
+};
+
+struct pipeline {
+	struct output *out;
+	struct metrics *metrics;
+	int64_t clock_offset; /* CLOCK_BOOTTIME → wall clock, ns */
+	int err;	      /* first sink error (-EPIPE: the reader left) */
+	struct pipeline_stats stats;
+};
+
+void pipeline_sample(void *pipeline, int cpu, const void *data, size_t size);
+void pipeline_lost(void *pipeline, int cpu, uint64_t count);
+/* One conns map entry of a dump at time_ns. */
+int pipeline_conn(struct pipeline *p, uint64_t sk, const struct nt_conn *conn, uint64_t time_ns);
+void pipeline_emit(struct pipeline *p, const struct record *rec);
+
+#endif /* NT_PIPELINE_H */

@@ -1,0 +1,57 @@
+/* struct record: one decoded output record, the form every source produces and every sink takes. */
+#ifndef NT_RECORD_H
+#define NT_RECORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define RECORD_COMM_LEN 16
+
+enum record_type {
+	RECORD_CONNECT,
+	RECORD_ACCEPT,
+	RECORD_CLOSE,
+	RECORD_METRICS,
+	RECORD_LOST,
+};
+
+enum record_direction {
+	DIRECTION_UNKNOWN,
+	DIRECTION_OUTBOUND,
+	DIRECTION_INBOUND,
+};
+
+struct record_metrics {
+	uint64_t bytes_sent;
+	uint64_t bytes_received;
+	uint64_t packets_sent;
+	uint64_t packets_received;
+	uint64_t retransmits;
+	uint32_t rtt_us;
+	uint32_t rttvar_us;
+};
+
+struct record {
+	enum record_type type;
+	uint64_t sk;	  /* identity of the connection while it lives (kernel socket address) */
+	uint64_t time_ns; /* wall clock, nanoseconds since the epoch */
+	uint32_t pid;
+	uint32_t uid;
+	char comm[RECORD_COMM_LEN + 1]; /* raw bytes from the kernel, NUL-terminated */
+	uint32_t netns;
+	int family; /* AF_INET or AF_INET6; v4-mapped IPv6 connections are AF_INET */
+	uint8_t saddr[16];
+	uint8_t daddr[16];
+	uint16_t sport;
+	uint16_t dport;
+	enum record_direction direction;
+	bool has_metrics; /* close and metrics records */
+	struct record_metrics metrics;
+	uint32_t cpu;	     /* lost records */
+	uint64_t lost_count; /* lost records */
+};
+
+const char *record_type_name(enum record_type type);
+const char *record_direction_name(enum record_direction dir);
+
+#endif /* NT_RECORD_H */

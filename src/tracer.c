@@ -1,0 +1,386 @@
+/* libbpf skeleton: attach strategy per kernel, load, attach, perf buffer, map dump, destroy. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <linux/perf_event.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "tracer.h"
+#include "nettracer.skel.h"
+
+#define MAX_HOOKS 4
+#define WAKEUP_EVENTS 16 /* samples per wake-up: see tracer__poll for the latency side */
+#define DUMP_BATCH 1024
+
+struct strategy {
+	const char *name;
+	enum attach_mode mode;
+	/* NULL when usable, else why this kernel cannot use it. */
+	const char *(*unavailable)(void);
+	const char *hooks[MAX_HOOKS]; /* program names in bpf/nettracer.bpf.c */
+};
+
+struct tracer {
+	struct nettracer_bpf *skel;
+	struct perf_buffer *pb;
+	struct bpf_link *links[MAX_HOOKS];
+	const struct strategy *strategy;
+	char reason[160];
+	tracer_sample_fn on_sample;
+	tracer_lost_fn on_lost;
+	void *ctx;
+	__u64 *keys;
+	struct nt_conn *values;
+};
+
+static bool exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+static const char *fentry_unavailable(void)
+{
+	/* Trampolines need BTF; whether this kernel has them is known only by trying. */
+	return exists("/sys/kernel/btf/vmlinux") ? NULL : "kernel has no BTF";
+}
+
+static const char *kprobe_unavailable(void)
+{
+	return exists("/sys/bus/event_source/devices/kprobe/type") ? NULL
+								    : "kernel has no kprobes";
+}
+
+static const char *tracepoint_unavailable(void)
+{
+	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
+	char path[128];
+	unsigned int i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/events/syscalls/sys_exit_accept4/id", roots[i]);
+		if (exists(path))
+			return NULL;
+	}
+	/* libbpf finds tracepoint ids in tracefs: mount it where it belongs. */
+	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0 &&
+	    exists("/sys/kernel/tracing/events/syscalls/sys_exit_accept4/id"))
+		return NULL;
+	return "tracefs is not mounted at /sys/kernel/tracing and could not be mounted there";
+}
+
+/* In the order "auto" tries them: cheapest hooks first. */
+static const struct strategy strategies[] = {
+	{ "fentry", ATTACH_FENTRY, fentry_unavailable, { "tp_set_state", "fx_inet_csk_accept" } },
+	{ "kprobe", ATTACH_KPROBE, kprobe_unavailable, { "tp_set_state", "kr_inet_csk_accept" } },
+	{ "tracepoint",
+	  ATTACH_TRACEPOINT,
+	  tracepoint_unavailable,
+	  { "tp_set_state", "tp_exit_accept4", "tp_exit_accept" } },
+};
+
+static bool uses(const struct strategy *s, const char *prog)
+{
+	unsigned int i;
+
+	for (i = 0; i < MAX_HOOKS && s->hooks[i]; i++)
+		if (strcmp(s->hooks[i], prog) == 0)
+			return true;
+	return false;
+}
+
+static int load(struct tracer *t, const struct tracer_opts *opts, const char **why)
+{
+	struct bpf_program *prog;
+	unsigned int i;
+	int err;
+
+	t->skel = nettracer_bpf__open();
+	if (!t->skel) {
+		*why = "opening the BPF object";
+		return -errno;
+	}
+	bpf_object__for_each_program(prog, t->skel->obj) {
+		const char *name = bpf_program__name(prog);
+		bool always = strcmp(name, "refresh") == 0 ||
+			      (strcmp(name, "seed") == 0 && !fentry_unavailable());
+
+		bpf_program__set_autoload(prog, always || uses(t->strategy, name));
+	}
+	bpf_map__set_max_entries(t->skel->maps.conns, opts->map_size);
+	err = nettracer_bpf__load(t->skel);
+	if (err) {
+		*why = "loading the BPF programs";
+		return err;
+	}
+	for (i = 0; i < MAX_HOOKS && t->strategy->hooks[i]; i++) {
+		prog = bpf_object__find_program_by_name(t->skel->obj, t->strategy->hooks[i]);
+		t->links[i] = bpf_program__attach(prog);
+		if (!t->links[i]) {
+			*why = "attaching the BPF programs";
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+static void unload(struct tracer *t)
+{
+	unsigned int i;
+
+	for (i = 0; i < MAX_HOOKS; i++) {
+		bpf_link__destroy(t->links[i]);
+		t->links[i] = NULL;
+	}
+	nettracer_bpf__destroy(t->skel);
+	t->skel = NULL;
+}
+
+static enum bpf_perf_event_ret on_perf_event(void *ctx, int cpu, struct perf_event_header *hdr)
+{
+	struct tracer *t = ctx;
+
+	if (hdr->type == PERF_RECORD_SAMPLE) {
+		struct {
+			struct perf_event_header hdr;
+			__u32 size;
+			char data[];
+		} *s = (void *)hdr;
+
+		t->on_sample(t->ctx, cpu, s->data, s->size);
+	} else if (hdr->type == PERF_RECORD_LOST) {
+		struct {
+			struct perf_event_header hdr;
+			__u64 id;
+			__u64 lost;
+		} *l = (void *)hdr;
+
+		t->on_lost(t->ctx, cpu, l->lost);
+	}
+	return LIBBPF_PERF_EVENT_CONT;
+}
+
+static int open_perf_buffer(struct tracer *t, unsigned int pages, const char **why)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_BPF_OUTPUT,
+		.sample_type = PERF_SAMPLE_RAW,
+		.sample_period = 1,
+		/* A wake-up per sample costs more than the tracing itself at high connection
+		 * rates; tracer__poll consumes periodically so that rare samples still flow. */
+		.wakeup_events = WAKEUP_EVENTS,
+	};
+
+	t->pb = perf_buffer__new_raw(bpf_map__fd(t->skel->maps.events), pages, &attr, on_perf_event,
+				     t, NULL);
+	if (!t->pb) {
+		*why = "creating the perf buffer";
+		return -errno;
+	}
+	return 0;
+}
+
+struct tracer *tracer__open(const struct tracer_opts *opts, const char **why)
+{
+	struct tracer *t = calloc(1, sizeof(*t));
+	const char *skip;
+	unsigned int i;
+	int err = -ENOENT;
+
+	if (!t)
+		return NULL;
+	t->on_sample = opts->on_sample;
+	t->on_lost = opts->on_lost;
+	t->ctx = opts->ctx;
+	t->keys = calloc(DUMP_BATCH, sizeof(*t->keys));
+	t->values = calloc(DUMP_BATCH, sizeof(*t->values));
+	if (!t->keys || !t->values) {
+		err = -ENOMEM;
+		*why = "allocating";
+		goto err_free;
+	}
+	*why = "choosing an attach strategy";
+	for (i = 0; i < sizeof(strategies) / sizeof(strategies[0]); i++) {
+		const struct strategy *s = &strategies[i];
+
+		if (opts->attach != ATTACH_AUTO && opts->attach != s->mode)
+			continue;
+		skip = s->unavailable();
+		if (skip) {
+			snprintf(t->reason + strlen(t->reason), sizeof(t->reason) - strlen(t->reason),
+				 "%s: %s; ", s->name, skip);
+			err = -EOPNOTSUPP;
+			continue;
+		}
+		t->strategy = s;
+		err = load(t, opts, why);
+		if (!err)
+			break;
+		snprintf(t->reason + strlen(t->reason), sizeof(t->reason) - strlen(t->reason),
+			 "%s: %s failed (%s); ", s->name, *why, strerror(-err));
+		unload(t);
+		t->strategy = NULL;
+	}
+	if (!t->strategy)
+		goto err_free;
+	snprintf(t->reason + strlen(t->reason), sizeof(t->reason) - strlen(t->reason),
+		 "%s: attached", t->strategy->name);
+	err = open_perf_buffer(t, opts->perf_pages, why);
+	if (err)
+		goto err_unload;
+	return t;
+err_unload:
+	unload(t);
+err_free:
+	free(t->keys);
+	free(t->values);
+	free(t);
+	errno = -err;
+	return NULL;
+}
+
+const char *tracer__strategy(const struct tracer *t)
+{
+	return t->strategy->name;
+}
+
+const char *tracer__reason(const struct tracer *t)
+{
+	return t->reason;
+}
+
+int tracer__poll(struct tracer *t, int timeout_ms)
+{
+	int n = perf_buffer__poll(t->pb, timeout_ms);
+
+	if (n < 0 && n != -EINTR)
+		return n;
+	/* Samples below the wake-up threshold wait in the ring until someone looks. */
+	return perf_buffer__consume(t->pb);
+}
+
+int tracer__consume(struct tracer *t)
+{
+	return perf_buffer__consume(t->pb);
+}
+
+static int dump_one_by_one(struct tracer *t, int fd, tracer_conn_fn fn, void *ctx)
+{
+	__u64 key, next, *prev = NULL;
+	struct nt_conn conn;
+	int err;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &conn))
+			continue; /* closed meanwhile */
+		err = fn(ctx, key, &conn);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int tracer__dump(struct tracer *t, tracer_conn_fn fn, void *ctx)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+	int fd = bpf_map__fd(t->skel->maps.conns);
+	__u64 batch = 0;
+	__u32 i, n;
+	bool first = true;
+	int err;
+
+	err = bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.refresh), &run);
+	if (err)
+		return err;
+	for (;;) {
+		n = DUMP_BATCH;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, t->keys, t->values,
+					   &n, NULL);
+		if (err && errno != ENOENT) {
+			if (first && (errno == EINVAL || errno == 524 /* ENOTSUPP */ || errno == EOPNOTSUPP))
+				return dump_one_by_one(t, fd, fn, ctx);
+			return -errno;
+		}
+		first = false;
+		for (i = 0; i < n; i++) {
+			int ret = fn(ctx, t->keys[i], &t->values[i]);
+
+			if (ret)
+				return ret;
+		}
+		if (err) /* ENOENT: that was the last batch */
+			return 0;
+	}
+}
+
+int tracer__seed(struct tracer *t, tracer_seed_fn fn, void *ctx)
+{
+	struct bpf_link *link;
+	struct nt_seed buf[64];
+	ssize_t n, i;
+	int fd, err = 0;
+
+	if (!bpf_program__autoload(t->skel->progs.seed))
+		return -EOPNOTSUPP;
+	link = bpf_program__attach_iter(t->skel->progs.seed, NULL);
+	if (!link)
+		return -errno;
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		err = -errno;
+		goto out_link;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		for (i = 0; i < n / (ssize_t)sizeof(buf[0]); i++)
+			fn(ctx, &buf[i]);
+	}
+	if (n < 0)
+		err = -errno;
+	close(fd);
+out_link:
+	bpf_link__destroy(link);
+	return err;
+}
+
+int tracer__track(struct tracer *t, uint64_t sk, const struct nt_conn *conn)
+{
+	__u64 key = sk;
+
+	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.conns), &key, conn, BPF_NOEXIST))
+		return -errno;
+	return 0;
+}
+
+int tracer__stats(struct tracer *t, uint64_t stats[NT_STAT_MAX])
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(t->skel->maps.stats);
+	__u64 values[ncpu > 0 ? ncpu : 1];
+	__u32 key;
+	int cpu;
+
+	for (key = 0; key < NT_STAT_MAX; key++) {
+		stats[key] = 0;
+		if (ncpu <= 0 || bpf_map_lookup_elem(fd, &key, values))
+			return -errno;
+		for (cpu = 0; cpu < ncpu; cpu++)
+			stats[key] += values[cpu];
+	}
+	return 0;
+}
+
+void tracer__destroy(struct tracer *t)
+{
+	if (!t)
+		return;
+	perf_buffer__free(t->pb);
+	unload(t);
+	free(t->keys);
+	free(t->values);
+	free(t);
+}

@@ -1,0 +1,46 @@
+/* The BPF side as one object: choose hooks for this kernel, load, attach, read, detach. */
+#ifndef NT_TRACER_H
+#define NT_TRACER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "cli.h"
+#include "../bpf/nettracer.h"
+
+struct tracer;
+
+typedef void (*tracer_sample_fn)(void *ctx, int cpu, const void *data, size_t size);
+typedef void (*tracer_lost_fn)(void *ctx, int cpu, uint64_t count);
+typedef int (*tracer_conn_fn)(void *ctx, uint64_t sk, const struct nt_conn *conn);
+typedef void (*tracer_seed_fn)(void *ctx, const struct nt_seed *seed);
+
+struct tracer_opts {
+	enum attach_mode attach;
+	unsigned int map_size;
+	unsigned int perf_pages;
+	tracer_sample_fn on_sample;
+	tracer_lost_fn on_lost;
+	void *ctx;
+};
+
+/* Loads and attaches. NULL with errno set; *why names the step that failed. */
+struct tracer *tracer__open(const struct tracer_opts *opts, const char **why);
+/* The attach strategy in use and why it was chosen. */
+const char *tracer__strategy(const struct tracer *t);
+const char *tracer__reason(const struct tracer *t);
+/* Waits up to timeout_ms for samples, then hands every pending sample to on_sample. */
+int tracer__poll(struct tracer *t, int timeout_ms);
+/* Hands over every pending sample without waiting. */
+int tracer__consume(struct tracer *t);
+/* Refreshes the counters of every tracked connection from the kernel, then calls fn for each. */
+int tracer__dump(struct tracer *t, tracer_conn_fn fn, void *ctx);
+/* Walks the TCP sockets of the calling thread's network namespace. */
+int tracer__seed(struct tracer *t, tracer_seed_fn fn, void *ctx);
+/* Starts tracking sk unless the probes already do. 0, -EEXIST, or -E2BIG when full. */
+int tracer__track(struct tracer *t, uint64_t sk, const struct nt_conn *conn);
+/* Sums the per-CPU counters of the BPF programs. */
+int tracer__stats(struct tracer *t, uint64_t stats[NT_STAT_MAX]);
+void tracer__destroy(struct tracer *t);
+
+#endif /* NT_TRACER_H */
