@@ -78,6 +78,9 @@ struct nt_event {
 	struct nt_counters counters; /* final counters of a close; zero otherwise */
 };
 
+/* Size of a connect or accept sample: everything before the counters. */
+#define NT_EVENT_SHORT_SIZE __builtin_offsetof(struct nt_event, counters)
+
 /* Value of the conns map, keyed by the kernel address of the socket (__u64). */
 struct nt_conn {
 	struct nt_tuple tuple;

@@ -16,7 +16,7 @@ const char cli_usage[] =
 	"  -t, --interval=SECONDS metrics dump interval (default 30, decimals allowed)\n"
 	"  -i, --incremental      metrics counters as deltas since the previous dump\n"
 	"      --map-size=N       connections tracked at most (default 65536)\n"
-	"      --perf-pages=N     perf buffer pages per CPU, a power of two (default 64)\n"
+	"      --perf-pages=N     perf buffer pages per CPU, a power of two (default 256)\n"
 	"      --attach=MODE      auto, tracepoint, kprobe or fentry (default auto)\n"
 	"  -v, --verbose          diagnostics on stderr\n"
 	"  -h, --help             print this help and exit\n"
@@ -92,7 +92,7 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_s
 	*cfg = (struct config){
 		.interval = 30,
 		.map_size = 65536,
-		.perf_pages = 64,
+		.perf_pages = 256,
 	};
 	optind = 1;
 	opterr = 0;

@@ -9,6 +9,7 @@ _Static_assert(sizeof(struct nt_tuple) == 40, "nt_tuple layout");
 _Static_assert(sizeof(struct nt_owner) == 24, "nt_owner layout");
 _Static_assert(sizeof(struct nt_counters) == 48, "nt_counters layout");
 _Static_assert(sizeof(struct nt_event) == 144, "nt_event layout");
+_Static_assert(NT_EVENT_SHORT_SIZE == 96, "nt_event layout");
 _Static_assert(sizeof(struct nt_conn) == 120, "nt_conn layout");
 
 /* TCP states (include/net/tcp_states.h) that the metrics derivation needs. */
@@ -118,11 +119,13 @@ void event_metrics(struct record_metrics *m, const struct nt_counters *c, uint8_
 
 int event_decode(const void *data, size_t size, int64_t clock_offset, struct record *rec)
 {
-	struct nt_event ev;
+	struct nt_event ev = {};
 
-	if (size < sizeof(ev))
+	if (size < NT_EVENT_SHORT_SIZE)
 		return -EINVAL;
-	memcpy(&ev, data, sizeof(ev));
+	memcpy(&ev, data, size < sizeof(ev) ? size : sizeof(ev));
+	if (ev.type == NT_EVENT_CLOSE && size < sizeof(ev))
+		return -EINVAL;
 	memset(rec, 0, sizeof(*rec));
 	switch (ev.type) {
 	case NT_EVENT_CONNECT:

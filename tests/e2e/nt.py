@@ -1,0 +1,163 @@
+"""Shared helpers of the end-to-end tests: run the real nettracer, real sockets, real namespaces."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SKIP = 77
+HERE = os.path.dirname(os.path.abspath(__file__))
+NETTRACER = os.environ.get("NETTRACER") or os.path.join(HERE, "..", "..", "nettracer")
+# Extra options for every run, e.g. "--attach=kprobe" inside the VM suite.
+EXTRA = os.environ.get("NETTRACER_OPTS", "").split()
+if os.environ.get("NETTRACER_ATTACH"):
+    EXTRA.append("--attach=" + os.environ["NETTRACER_ATTACH"])
+
+
+def skip(why):
+    print("SKIP: " + why)
+    sys.exit(SKIP)
+
+
+def fail(why):
+    print("FAIL: " + why)
+    sys.exit(1)
+
+
+def require_root():
+    if os.geteuid() != 0:
+        skip("needs root")
+    if not os.path.exists(NETTRACER):
+        skip("no nettracer binary at " + NETTRACER)
+
+
+def wait_for(cond, timeout=10.0, what="condition", tracer=None):
+    """Polls cond() until it returns a true value; fails after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            if tracer:
+                tracer.proc.send_signal(signal.SIGINT)
+                tracer.proc.wait(10)
+                print(open(tracer.errpath).read())
+            fail("timed out waiting for " + what)
+        time.sleep(0.2)
+
+
+def read_records(path):
+    """Every line must be one JSON object."""
+    recs = []
+    with open(path, "rb") as f:
+        for n, line in enumerate(f, 1):
+            try:
+                recs.append(json.loads(line))
+            except ValueError as e:
+                fail("%s line %d is not JSON (%s): %r" % (path, n, e, line[:200]))
+    return recs
+
+
+def check_jq(path):
+    """jq is the reader users have: it must accept every line."""
+    r = subprocess.run(["jq", "-c", "."], stdin=open(path, "rb"), stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        fail("jq rejected the output: " + r.stderr.decode()[:300])
+
+
+def loopback_pair(family=socket.AF_INET, host="127.0.0.1"):
+    """A connected (client, server, listener) triple in this process."""
+    lst = socket.socket(family, socket.SOCK_STREAM)
+    lst.bind((host, 0))
+    lst.listen(16)
+    c = socket.create_connection(lst.getsockname()[:2])
+    s, _ = lst.accept()
+    return c, s, lst
+
+
+class Tracer:
+    """nettracer writing to a temporary file; ready once it has seen a sentinel connection."""
+
+    def __init__(self, *args, netns=None):
+        self.dir = tempfile.mkdtemp(prefix="nt-e2e-")
+        self.path = os.path.join(self.dir, "out.ndjson")
+        self.errpath = os.path.join(self.dir, "err.txt")
+        cmd = [NETTRACER, "-o", self.path] + EXTRA + list(args)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(self.errpath, "wb"),
+                                     stdin=subprocess.DEVNULL)
+        self._sentinel()
+
+    def _sentinel(self):
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = open(self.errpath).read()
+                if "permission denied" in err or "Operation not permitted" in err:
+                    skip("nettracer cannot load here: " + err.strip())
+                fail("nettracer exited with %d: %s" % (self.proc.returncode, err))
+            c, s, lst = loopback_pair()
+            port = lst.getsockname()[1]
+            for x in (c, s, lst):
+                x.close()
+            t_end = time.monotonic() + 1.0
+            while time.monotonic() < t_end:
+                if os.path.exists(self.path) and any(
+                        r.get("type") == "connect" and r.get("dport") == port
+                        for r in read_records(self.path)):
+                    self.sentinel_lines = sum(1 for _ in open(self.path, "rb"))
+                    return
+                time.sleep(0.05)
+        fail("nettracer never reported the sentinel connection")
+
+    def records(self):
+        return read_records(self.path)
+
+    def stop(self, sig=signal.SIGINT, timeout=10):
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            fail("nettracer did not exit within %ds of signal %d" % (timeout, sig))
+        self.stderr = open(self.errpath).read()
+        if rc != 0:
+            fail("nettracer exited with %d: %s" % (rc, self.stderr))
+        check_jq(self.path)
+        return self.records()
+
+
+class Netns:
+    """A network namespace of our own with lo up, removed on exit."""
+
+    def __init__(self, name):
+        self.name = name
+        subprocess.run(["ip", "netns", "del", name], stderr=subprocess.DEVNULL)
+        if subprocess.run(["ip", "netns", "add", name]).returncode != 0:
+            skip("cannot create a network namespace")
+        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+        self.inode = os.stat("/run/netns/" + name).st_ino
+
+    def cmd(self, argv):
+        return ["ip", "netns", "exec", self.name] + argv
+
+    def close(self):
+        subprocess.run(["ip", "netns", "del", self.name])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+
+def own_netns():
+    return os.stat("/proc/self/ns/net").st_ino
+
+
+def conn_key(r):
+    return (r["saddr"], r["sport"], r["daddr"], r["dport"])
