@@ -161,3 +161,67 @@ def own_netns():
 
 def conn_key(r):
     return (r["saddr"], r["sport"], r["daddr"], r["dport"])
+
+
+def setns(path):
+    """Moves this thread into the network namespace at path (sockets keep theirs)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if libc.setns(fd, 0x40000000) != 0:  # CLONE_NEWNET
+            fail("setns(%s): %s" % (path, os.strerror(ctypes.get_errno())))
+    finally:
+        os.close(fd)
+
+
+def ss_info(sport, dport, netns=None):
+    """tcp_info of one connection as ss prints it: {'segs_out': .., 'rtt': (ms, ms), ...}."""
+    cmd = ["ss", "-tinH", "state", "all", "( sport = :%d and dport = :%d )" % (sport, dport)]
+    if netns:
+        cmd = ["ip", "netns", "exec", netns] + cmd
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, check=True).stdout.decode()
+    info = {}
+    for tok in out.split():
+        if ":" not in tok or tok.startswith("[") or tok.count(":") > 1 and "/" not in tok:
+            continue
+        k, _, v = tok.partition(":")
+        if k == "rtt":
+            a, b = v.split("/")
+            info["rtt"] = (float(a), float(b))
+        elif k == "retrans":
+            info["retrans"] = int(v.split("/")[1])
+        elif v.isdigit():
+            info[k] = int(v)
+    return info
+
+
+def transfer(a, b, n_ab, n_ba):
+    """a writes n_ab bytes to b while b writes n_ba to a; both read everything."""
+    import threading
+
+    def pump(src, dst_count, send_count, out):
+        got = 0
+        t = threading.Thread(target=src.sendall, args=(b"x" * send_count,))
+        t.start()
+        while got < dst_count:
+            chunk = src.recv(65536)
+            if not chunk:
+                break
+            got += len(chunk)
+        t.join()
+        out.append(got)
+
+    ra, rb = [], []
+    ta = threading.Thread(target=pump, args=(a, n_ba, n_ab, ra))
+    tb = threading.Thread(target=pump, args=(b, n_ab, n_ba, rb))
+    ta.start()
+    tb.start()
+    ta.join()
+    tb.join()
+    if ra != [n_ba] or rb != [n_ab]:
+        fail("transfer incomplete: %s %s" % (ra, rb))
+
+
+def find(recs, type_, sport, dport):
+    return [r for r in recs if r["type"] == type_ and r["sport"] == sport and r["dport"] == dport]
