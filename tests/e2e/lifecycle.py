@@ -1,0 +1,161 @@
+"""Process life: usage errors, unwritable output, SIGINT/SIGTERM teardown (bpftool shows nothing
+of ours afterwards), SIGHUP reopen for log rotation, a reader that leaves, no stdin."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import nt  # noqa: E402
+
+
+def run(args, **kw):
+    return subprocess.run([nt.NETTRACER] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          stdin=subprocess.DEVNULL, timeout=20, **kw)
+
+
+def test_usage():
+    for args in (["--bogus"], ["-t", "abc"], ["-t"], ["--perf-pages=3"], ["extra"]):
+        r = run(args)
+        lines = r.stderr.decode().strip().split("\n")
+        if r.returncode != 2 or len(lines) != 2 or "--help" not in lines[1] or r.stdout:
+            nt.fail("usage error %s: rc %d stderr %r" % (args, r.returncode, r.stderr))
+    r = run(["--help"])
+    if r.returncode != 0 or b"--output" not in r.stdout or r.stderr:
+        nt.fail("--help: rc %d" % r.returncode)
+    r = run(["-V"])
+    if r.returncode != 0 or not r.stdout.startswith(b"nettracer "):
+        nt.fail("-V: %r" % r.stdout)
+    print("ok: usage errors exit 2 with one line and a hint; --help and -V exit 0")
+
+
+def our_progs():
+    out = subprocess.run(["bpftool", "-j", "prog", "show"], stdout=subprocess.PIPE).stdout
+    names = {"tp_set_state", "tp_exit_accept4", "tp_exit_accept", "refresh", "seed",
+             "kr_inet_csk_acc", "fx_inet_csk_acc"}
+    return [p for p in json.loads(out or b"[]") if p.get("name") in names]
+
+
+def test_output_errors():
+    d = tempfile.mkdtemp()
+    r = run(["-o", os.path.join(d, "no", "such", "dir", "f")])
+    if r.returncode != 1 or b"cannot open output" not in r.stderr:
+        nt.fail("unwritable output: rc %d %r" % (r.returncode, r.stderr))
+    target = os.path.join(d, "target")
+    link = os.path.join(d, "link")
+    open(target, "w").close()
+    os.symlink(target, link)
+    r = run(["-o", link])
+    if r.returncode != 1 or os.path.getsize(target) != 0:
+        nt.fail("a symlink at the output path was followed: rc %d" % r.returncode)
+    if our_progs():
+        nt.fail("BPF programs loaded although the output could not be opened")
+    print("ok: unopenable output and planted symlink: exit 1 before loading BPF")
+
+
+def test_signals():
+    before = len(our_progs())
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        t = nt.Tracer()
+        if os.stat(t.path).st_mode & 0o777 != 0o640:
+            nt.fail("output mode %o" % (os.stat(t.path).st_mode & 0o777))
+        c, s, lst = nt.loopback_pair()
+        port = lst.getsockname()[1]
+        for x in (c, s, lst):
+            x.close()
+        t.stop(sig)
+        # The closes were pending in the ring below the wake-up batch: the exit must flush them.
+        if len([r for r in t.records() if port in (r["sport"], r["dport"])]) != 4:
+            nt.fail("records pending at signal %d were lost" % sig)
+        if len(our_progs()) != before:
+            nt.fail("BPF programs left after signal %d" % sig)
+    print("ok: SIGINT and SIGTERM flush, exit 0 and detach everything")
+
+
+def test_rotation():
+    """logrotate's way: rename, then SIGHUP; every record in exactly one file."""
+    t = nt.Tracer()
+    rotated = t.path + ".1"
+    ports = []
+    for i in range(60):
+        c, s, lst = nt.loopback_pair()
+        ports.append(lst.getsockname()[1])
+        for x in (c, s, lst):
+            x.close()
+        if i == 30:
+            os.rename(t.path, rotated)
+            t.proc.send_signal(signal.SIGHUP)
+    nt.wait_for(lambda: os.path.exists(t.path) and sum(
+        1 for r in nt.read_records(t.path) + nt.read_records(rotated)
+        if r["type"] == "close" and r["sport"] in ports) == 60, 10, "all closes", t)
+    t.stop()
+    recs = nt.read_records(rotated) + nt.read_records(t.path)
+    for p in ports:
+        n = sum(1 for r in recs if p in (r["sport"], r["dport"]) and r["type"] != "metrics")
+        if n != 4:
+            nt.fail("port %d: %d records across the rotation, want 4" % (p, n))
+    print("ok: rename + SIGHUP: 240 records, each exactly once across both files")
+
+
+def test_reader_leaves():
+    """nettracer | head -1 ends quietly within a second of the reader leaving."""
+    p = subprocess.Popen([nt.NETTRACER], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL)
+    line = b""
+    deadline = time.monotonic() + 15
+    while not line and time.monotonic() < deadline:
+        c, s, lst = nt.loopback_pair()
+        for x in (c, s, lst):
+            x.close()
+        line = p.stdout.readline()
+    p.stdout.close()
+    for _ in range(3):
+        c, s, lst = nt.loopback_pair()
+        for x in (c, s, lst):
+            x.close()
+    t0 = time.monotonic()
+    try:
+        rc = p.wait(5)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        nt.fail("nettracer kept running after its reader left")
+    err = p.stderr.read()
+    if rc != 0 or b"error" in err.lower() or b"Broken pipe" in err:
+        nt.fail("reader left: rc %d stderr %r" % (rc, err))
+    print("ok: reader left: exit 0 in %.2f s, quietly" % (time.monotonic() - t0))
+
+
+def test_no_stdin():
+    path = tempfile.mktemp()
+    p = subprocess.Popen(["sh", "-c", 'exec "$0" -o "$1" <&-', nt.NETTRACER, path],
+                         stderr=subprocess.PIPE)
+    def seen():
+        c, s, lst = nt.loopback_pair()
+        port = lst.getsockname()[1]
+        for x in (c, s, lst):
+            x.close()
+        time.sleep(0.3)
+        return os.path.exists(path) and any(r["dport"] == port for r in nt.read_records(path)
+                                            if r["type"] == "connect")
+    nt.wait_for(seen, 15, "records with stdin closed")
+    p.send_signal(signal.SIGTERM)
+    if p.wait(10) != 0:
+        nt.fail("stdin closed: rc %d %r" % (p.returncode, p.stderr.read()))
+    print("ok: runs with standard input closed")
+
+
+def main():
+    nt.require_root()
+    test_usage()
+    test_output_errors()
+    test_signals()
+    test_rotation()
+    test_reader_leaves()
+    test_no_stdin()
+
+
+if __name__ == "__main__":
+    main()
