@@ -33,6 +33,8 @@ enum {
 
 char LICENSE[] SEC("license") = "GPL";
 
+const volatile struct nt_filter filter = { .events = NT_REPORT_ALL };
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
 	__uint(key_size, sizeof(__u32));
@@ -117,11 +119,55 @@ static __always_inline void set_owner(struct nt_owner *o)
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
 }
 
+static __always_inline bool is_loopback(const struct nt_tuple *t)
+{
+	const __u32 *a = (const __u32 *)t->daddr;
+
+	if (t->family == AF_INET)
+		return t->daddr[0] == 127;
+	/* ::1, or v4-mapped 127.0.0.0/8 */
+	if (a[0] || a[1])
+		return false;
+	if (a[2] == bpf_htonl(0xffff))
+		return t->daddr[12] == 127;
+	return !a[2] && a[3] == bpf_htonl(1);
+}
+
+/* The user's filters: pids, ports, namespace, loopback. */
+static __always_inline bool wanted(const struct nt_tuple *t, __u32 netns, __u32 pid)
+{
+	bool ok;
+	int i;
+
+	if (filter.netns && netns != filter.netns)
+		return false;
+	if (filter.no_loopback && is_loopback(t))
+		return false;
+	if (filter.npids) {
+		ok = false;
+		for (i = 0; i < NT_FILTER_MAX && i < filter.npids; i++)
+			ok |= filter.pids[i] == pid;
+		if (!ok)
+			return false;
+	}
+	if (filter.nports) {
+		ok = false;
+		for (i = 0; i < NT_FILTER_MAX && i < filter.nports; i++)
+			ok |= filter.ports[i] == t->sport || filter.ports[i] == t->dport;
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
 /* Only a close carries counters: connect and accept leave them out of the sample, which keeps
  * more samples in the same ring. */
 static __always_inline void emit(void *ctx, void *sk, struct nt_event *ev, __u32 type)
 {
 	__u64 size = type == NT_EVENT_CLOSE ? sizeof(*ev) : NT_EVENT_SHORT_SIZE;
+
+	if (!(filter.events & (1U << type)) || !wanted(&ev->tuple, ev->netns, ev->owner.pid))
+		return;
 
 	ev->type = type;
 	ev->sk = (__u64)sk;
@@ -311,7 +357,8 @@ static long refresh_one(void *map, __u64 *key, struct nt_conn *c, void *unused)
 	/* A socket is only freed after its TCP_CLOSE transition removed it from the map, but
 	 * TCP sockets are SLAB_TYPESAFE_BY_RCU: check that the memory still is this connection. */
 	nt_read(sport, sk, inet_sport);
-	if (!(c->flags & NT_CONN_ESTABLISHED) || bpf_ntohs(sport) != c->tuple.sport) {
+	if (!(c->flags & NT_CONN_ESTABLISHED) || bpf_ntohs(sport) != c->tuple.sport ||
+	    !wanted(&c->tuple, c->netns, c->owner.pid)) {
 		c->counters.valid = 0;
 		return 0;
 	}

@@ -34,6 +34,25 @@ enum nt_stat {
 	NT_STAT_MAX,
 };
 
+#define NT_FILTER_MAX 16
+
+/* What to report, set by user space before load (rodata): traffic that does not match costs no
+ * user-space work. An empty list matches everything. */
+struct nt_filter {
+	__u32 pids[NT_FILTER_MAX];
+	__u16 ports[NT_FILTER_MAX]; /* host byte order; local or remote */
+	__u32 npids;
+	__u32 nports;
+	__u32 netns;	     /* 0: any */
+	__u32 no_loopback;   /* 1: skip connections whose remote end is a loopback address */
+	__u32 events;	     /* bit (1 << enum nt_event_type), plus NT_REPORT_* */
+};
+
+/* Bits of nt_filter.events for records that user space makes. */
+#define NT_REPORT_METRICS (1U << 4)
+#define NT_REPORT_LOST	  (1U << 5)
+#define NT_REPORT_ALL	  0x3eU
+
 struct nt_tuple {
 	__u8 saddr[16];	 /* local address, network byte order; IPv4 in the first 4 bytes */
 	__u8 daddr[16];	 /* remote address, same encoding */

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,11 @@ const char cli_usage[] =
 	"      --map-size=N       connections tracked at most (default 65536)\n"
 	"      --perf-pages=N     perf buffer pages per CPU, a power of two (default 256)\n"
 	"      --attach=MODE      auto, tracepoint, kprobe or fentry (default auto)\n"
+	"  -p, --pid=PID          only connections of process PID (repeatable)\n"
+	"      --port=PORT        only connections with PORT at either end (repeatable)\n"
+	"      --netns=INODE      only connections in this network namespace\n"
+	"      --no-loopback      skip connections to loopback addresses\n"
+	"      --events=LIST      records to write: connect,accept,close,metrics,lost\n"
 	"  -v, --verbose          diagnostics on stderr\n"
 	"  -h, --help             print this help and exit\n"
 	"  -V, --version          print the version and exit\n"
@@ -28,6 +34,10 @@ enum {
 	OPT_MAP_SIZE = 256,
 	OPT_PERF_PAGES,
 	OPT_ATTACH,
+	OPT_PORT,
+	OPT_NETNS,
+	OPT_NO_LOOPBACK,
+	OPT_EVENTS,
 };
 
 static const struct option long_options[] = {
@@ -37,6 +47,11 @@ static const struct option long_options[] = {
 	{ "map-size", required_argument, NULL, OPT_MAP_SIZE },
 	{ "perf-pages", required_argument, NULL, OPT_PERF_PAGES },
 	{ "attach", required_argument, NULL, OPT_ATTACH },
+	{ "pid", required_argument, NULL, 'p' },
+	{ "port", required_argument, NULL, OPT_PORT },
+	{ "netns", required_argument, NULL, OPT_NETNS },
+	{ "no-loopback", no_argument, NULL, OPT_NO_LOOPBACK },
+	{ "events", required_argument, NULL, OPT_EVENTS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -85,6 +100,36 @@ static int parse_attach(const char *s, enum attach_mode *out)
 	return -EINVAL;
 }
 
+/* A comma-separated list of record types → nt_filter.events bits. */
+static int parse_events(const char *s, __u32 *out)
+{
+	static const struct {
+		const char *name;
+		__u32 bit;
+	} types[] = {
+		{ "connect", 1U << NT_EVENT_CONNECT }, { "accept", 1U << NT_EVENT_ACCEPT },
+		{ "close", 1U << NT_EVENT_CLOSE },     { "metrics", NT_REPORT_METRICS },
+		{ "lost", NT_REPORT_LOST },
+	};
+	const char *p = s, *end;
+	unsigned int i;
+	size_t len;
+
+	*out = 0;
+	do {
+		end = strchr(p, ',');
+		len = end ? (size_t)(end - p) : strlen(p);
+		for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+			if (strlen(types[i].name) == len && strncmp(p, types[i].name, len) == 0)
+				break;
+		if (i == sizeof(types) / sizeof(types[0]))
+			return -EINVAL;
+		*out |= types[i].bit;
+		p = end + 1;
+	} while (end);
+	return 0;
+}
+
 int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_size)
 {
 	int opt;
@@ -93,10 +138,12 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_s
 		.interval = 30,
 		.map_size = 65536,
 		.perf_pages = 256,
+		.filter.events = NT_REPORT_ALL,
 	};
+	unsigned int v;
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":o:t:ivhV", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":o:t:ip:vhV", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
 			if (!*optarg)
@@ -123,6 +170,31 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_s
 			if (parse_attach(optarg, &cfg->attach))
 				goto bad_value;
 			break;
+		case 'p':
+			if (parse_uint(optarg, 1, INT32_MAX, &v))
+				goto bad_value;
+			if (cfg->filter.npids == NT_FILTER_MAX)
+				goto too_many;
+			cfg->filter.pids[cfg->filter.npids++] = v;
+			break;
+		case OPT_PORT:
+			if (parse_uint(optarg, 1, 65535, &v))
+				goto bad_value;
+			if (cfg->filter.nports == NT_FILTER_MAX)
+				goto too_many;
+			cfg->filter.ports[cfg->filter.nports++] = v;
+			break;
+		case OPT_NETNS:
+			if (parse_uint(optarg, 1, UINT32_MAX, &cfg->filter.netns))
+				goto bad_value;
+			break;
+		case OPT_NO_LOOPBACK:
+			cfg->filter.no_loopback = 1;
+			break;
+		case OPT_EVENTS:
+			if (parse_events(optarg, &cfg->filter.events))
+				goto bad_value;
+			break;
 		case 'v':
 			cfg->verbose++;
 			break;
@@ -144,6 +216,12 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_s
 	}
 	return CLI_RUN;
 bad_value:
-	snprintf(err, err_size, "invalid value '%s' for option '%s'", optarg, argv[optind - 1]);
+	/* "-p 0" has the value in its own argument, "--pid=0" and "-p0" do not. */
+	snprintf(err, err_size, "invalid value '%s' for option '%s'", optarg,
+		 argv[optind - 1] == optarg && optind >= 2 ? argv[optind - 2] : argv[optind - 1]);
+	return -EINVAL;
+too_many:
+	snprintf(err, err_size, "option '%s' given more than %d times", argv[optind - 1],
+		 NT_FILTER_MAX);
 	return -EINVAL;
 }

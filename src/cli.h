@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <linux/types.h>
+#include "../bpf/nettracer.h"
 
 enum attach_mode {
 	ATTACH_AUTO,
@@ -20,6 +22,7 @@ struct config {
 	unsigned int map_size;
 	unsigned int perf_pages; /* per CPU, a power of two */
 	enum attach_mode attach;
+	struct nt_filter filter; /* -p, --port, --netns, --no-loopback, --events */
 };
 
 enum cli_result {

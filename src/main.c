@@ -118,11 +118,15 @@ static void print_summary(struct tracer *t, const struct pipeline *p)
 
 static int run(const struct config *cfg)
 {
-	struct pipeline p = { .clock_offset = event_clock_offset() };
+	struct pipeline p = {
+		.clock_offset = event_clock_offset(),
+		.report_lost = cfg->filter.events & NT_REPORT_LOST,
+	};
 	struct tracer_opts opts = {
 		.attach = cfg->attach,
 		.map_size = cfg->map_size,
 		.perf_pages = cfg->perf_pages,
+		.filter = &cfg->filter,
 		.on_sample = pipeline_sample,
 		.on_lost = pipeline_lost,
 		.ctx = &p,
@@ -170,7 +174,7 @@ static int run(const struct config *cfg)
 			fprintf(stderr, "nettracer: reading events: %s\n", strerror(-err));
 			goto out;
 		}
-		if (now_ns(CLOCK_MONOTONIC) >= next_dump) {
+		if (now_ns(CLOCK_MONOTONIC) >= next_dump && (cfg->filter.events & NT_REPORT_METRICS)) {
 			next_dump += interval_ns;
 			err = dump(t, &p);
 			if (err && err != -EPIPE) {

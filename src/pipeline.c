@@ -46,7 +46,8 @@ void pipeline_lost(void *ctx, int cpu, uint64_t count)
 	clock_gettime(CLOCK_REALTIME, &now);
 	rec.time_ns = (uint64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	p->stats.lost += count;
-	pipeline_emit(p, &rec);
+	if (p->report_lost)
+		pipeline_emit(p, &rec);
 }
 
 int pipeline_conn(struct pipeline *p, uint64_t sk, const struct nt_conn *conn, uint64_t time_ns)

@@ -2,6 +2,7 @@
 #ifndef NT_PIPELINE_H
 #define NT_PIPELINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "metrics.h"
@@ -17,6 +18,7 @@ struct pipeline {
 	struct output *out;
 	struct metrics *metrics;
 	int64_t clock_offset; /* CLOCK_BOOTTIME → wall clock, ns */
+	bool report_lost;     /* write lost records (they are counted either way) */
 	int err;	      /* first sink error (-EPIPE: the reader left) */
 	struct pipeline_stats stats;
 };

@@ -111,6 +111,7 @@ static int load(struct tracer *t, const struct tracer_opts *opts, const char **w
 		bpf_program__set_autoload(prog, always || uses(t->strategy, name));
 	}
 	bpf_map__set_max_entries(t->skel->maps.conns, opts->map_size);
+	t->skel->rodata->filter = *opts->filter;
 	err = nettracer_bpf__load(t->skel);
 	if (err) {
 		*why = "loading the BPF programs";

@@ -19,6 +19,7 @@ struct tracer_opts {
 	enum attach_mode attach;
 	unsigned int map_size;
 	unsigned int perf_pages;
+	const struct nt_filter *filter;
 	tracer_sample_fn on_sample;
 	tracer_lost_fn on_lost;
 	void *ctx;

@@ -83,14 +83,21 @@ def loopback_pair(family=socket.AF_INET, host="127.0.0.1"):
 class Tracer:
     """nettracer writing to a temporary file; ready once it has seen a sentinel connection."""
 
-    def __init__(self, *args, netns=None):
+    def __init__(self, *args, sentinel=True):
         self.dir = tempfile.mkdtemp(prefix="nt-e2e-")
         self.path = os.path.join(self.dir, "out.ndjson")
         self.errpath = os.path.join(self.dir, "err.txt")
-        cmd = [NETTRACER, "-o", self.path] + EXTRA + list(args)
+        cmd = [NETTRACER, "-o", self.path] + EXTRA + list(args) + ([] if sentinel else ["-v"])
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(self.errpath, "wb"),
                                      stdin=subprocess.DEVNULL)
-        self._sentinel()
+        if sentinel:
+            self._sentinel()
+        else:
+            # Filters may hide any sentinel: -v says when the probes are attached instead.
+            wait_for(lambda: self.proc.poll() is not None or
+                     "existing connections tracked" in open(self.errpath).read(), 15, "start")
+            if self.proc.poll() is not None:
+                fail("nettracer exited: " + open(self.errpath).read())
 
     def _sentinel(self):
         deadline = time.monotonic() + 15
