@@ -129,8 +129,13 @@ int metrics__end(struct metrics *m)
 	m->cur = tmp;
 	m->ncur = 0;
 	tmp = realloc(m->cur, m->cap * sizeof(*m->cur));
-	if (m->cap && !tmp)
+	if (m->cap && !tmp) {
+		/* cur is smaller than cap when the dump grew it: cap must not claim more. */
+		free(m->cur);
+		m->cur = NULL;
+		m->cap = 0;
 		return -ENOMEM;
+	}
 	m->cur = tmp;
 	return 0;
 }

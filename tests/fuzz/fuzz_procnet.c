@@ -1,0 +1,37 @@
+/* libFuzzer harness: the /proc text parsers on arbitrary NUL-terminated strings. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "procnet.h"
+
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			abort();                                                                   \
+	} while (0)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* An exact-size heap copy: ASan sees any read past the terminating NUL. */
+	char *s = malloc(size + 1);
+	uint64_t ino = 0;
+	uint32_t uid = 0;
+	size_t len;
+
+	if (!s)
+		return 0;
+	memcpy(s, data, size);
+	s[size] = '\0';
+	len = strlen(s);
+
+	if (procnet_socket_inode(s, &ino)) {
+		/* Accepted only in its exact form: "socket:[" digits "]" and nothing after. */
+		CHECK(len >= 10 && strncmp(s, "socket:[", 8) == 0 && s[len - 1] == ']');
+		CHECK(strspn(s + 8, "0123456789") == len - 9);
+	}
+	if (procnet_status_uid(s, &uid))
+		CHECK(strstr(s, "\nUid:") != NULL);
+
+	free(s);
+	return 0;
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Writes the committed fuzzing seeds under tests/fuzz/corpus/ (run it after an ABI change)."""
+import os
+import socket
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# struct nt_event in bpf/nettracer.h, little-endian: 96 bytes before the counters, 144 in all.
+HEAD = struct.Struct("<QQII16s16sHHHHII16sB7x")
+COUNTERS = struct.Struct("<QQIIIIIIIBBBB")
+assert HEAD.size == 96 and COUNTERS.size == 48
+
+AF_INET, AF_INET6 = 2, 10
+CONNECT, ACCEPT, CLOSE = 1, 2, 3
+OUTBOUND, INBOUND = 1, 2
+
+
+def v4(text):
+    return socket.inet_pton(socket.AF_INET, text).ljust(16, b"\0")
+
+
+def v6(text):
+    return socket.inet_pton(socket.AF_INET6, text)
+
+
+def event(type_, family, saddr, daddr, comm, direction, counters=None):
+    head = HEAD.pack(5_000_000_000, 0xFFFF888012345678, type_, 4026531840, saddr, daddr,
+                     43210, 443, family, 0, 4242, 1000, comm, direction)
+    return head if counters is None else head + COUNTERS.pack(*counters)
+
+
+# bytes_acked, bytes_received, segs_out, segs_in, retrans, srtt<<3, mdev<<2, snd_una, write_seq,
+# state, prev_state, sk_flags, valid
+FIN_BOTH_WAYS = (1002, 5001, 12, 9, 1, 800, 400, 7000, 7000, 7, 6, 2, 1)
+RESET = (1, 0, 1, 1, 0, 0, 0, 0, 0, 7, 2, 0, 1)
+
+SEEDS = {
+    "decode": {
+        "connect_v4": event(CONNECT, AF_INET, v4("10.1.2.3"), v4("93.184.216.34"), b"curl",
+                            OUTBOUND),
+        "accept_v6": event(ACCEPT, AF_INET6, v6("2001:db8::1"), v6("2001:db8::2"), b"nginx",
+                           INBOUND, (0,) * 13),
+        "close_v4_mapped": event(CLOSE, AF_INET6, v6("::ffff:10.1.2.3"),
+                                 v6("::ffff:93.184.216.34"), b"0123456789abcdef", OUTBOUND,
+                                 FIN_BOTH_WAYS),
+        "close_padded": event(CLOSE, AF_INET, v4("127.0.0.1"), v4("127.0.0.1"),
+                              b"ab\xff\xfe\xc0\xaf\xed\xa0\x80", INBOUND, RESET) + b"\0" * 4,
+    },
+    "procnet": {
+        "socket": b"socket:[12345]",
+        "pipe": b"pipe:[3]",
+        "status": b"Name:\tnginx\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t42\nPid:\t42\n"
+                  b"PPid:\t1\nUid:\t33\t33\t33\t33\nGid:\t33\t33\t33\t33\n",
+    },
+    "cli": {
+        "interval": b"-t\x000.5\x00-i\x00-v",
+        "long": b"--interval=2\x00--map-size=1024\x00--perf-pages=64\x00--attach=kprobe\x00"
+                b"-o\x00/tmp/out.ndjson",
+        "filters": b"-p\x0042\x00--pid=7\x00--port=443\x00--netns=4026531840\x00--no-loopback\x00"
+                   b"--events=connect,close,metrics",
+        "cluster": b"-ivt3\x00-hV",
+        "display": b"-d\x00--sort=rtt\x00--offsets=guess\x00--events=metrics,lost",
+    },
+}
+
+for name, seeds in SEEDS.items():
+    directory = os.path.join(HERE, "corpus", name)
+    os.makedirs(directory, exist_ok=True)
+    for seed, data in seeds.items():
+        with open(os.path.join(directory, seed), "wb") as f:
+            f.write(data)
