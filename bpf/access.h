@@ -11,7 +11,6 @@
 #define NT_FIELD_skc_daddr(p)	      (((struct sock_common *)(p))->skc_daddr)
 #define NT_FIELD_skc_rcv_saddr(p)     (((struct sock_common *)(p))->skc_rcv_saddr)
 #define NT_FIELD_skc_dport(p)	      (((struct sock_common *)(p))->skc_dport)
-#define NT_FIELD_skc_num(p)	      (((struct sock_common *)(p))->skc_num)
 #define NT_FIELD_skc_family(p)	      (((struct sock_common *)(p))->skc_family)
 #define NT_FIELD_skc_state(p)	      (((struct sock_common *)(p))->skc_state)
 #define NT_FIELD_skc_net(p)	      (((struct sock_common *)(p))->skc_net.net)
@@ -41,6 +40,13 @@
 #define NT_FIELD_socket_sk(p)	      (((struct socket *)(p))->sk)
 #define NT_FIELD_socket_file(p)	      (((struct socket *)(p))->file)
 
+#ifdef NT_OFFSETS
+/* Set by user space once guessing has found every offset (bss: written after load). */
+volatile struct nt_offsets nt_offsets;
+#define nt_read(dst, ptr, FIELD)                                                                   \
+	bpf_probe_read_kernel(&(dst), sizeof(dst), (const char *)(ptr) + nt_offsets.FIELD)
+#else
 #define nt_read(dst, ptr, FIELD) bpf_core_read(&(dst), sizeof(dst), &NT_FIELD_##FIELD(ptr))
+#endif
 
 #endif /* NT_ACCESS_H */

@@ -49,6 +49,27 @@ struct {
 	__type(value, struct nt_conn);
 } conns SEC(".maps");
 
+#ifdef NT_OFFSETS
+/* Until guessing is done the probes only note the guesser's own sockets and report nothing. */
+volatile __u32 nt_ready;
+volatile __u32 guess_tgid;
+volatile __u64 guess_sk;
+volatile __u64 peek_addr;
+__u8 peek_buf[NT_PEEK_SIZE];
+#define NT_READY nt_ready
+
+/* Inbound connections not yet accepted: without the fd table walk (CO-RE only), accept()
+ * claims the one that a socket was grafted onto. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} pending SEC(".maps");
+#else
+#define NT_READY 1
+#endif
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, NT_STAT_MAX);
@@ -206,8 +227,16 @@ static __always_inline void on_established(void *ctx, void *sk, __u8 direction)
 		c->flags |= NT_CONN_ESTABLISHED;
 		ev.owner = c->owner;
 	}
-	if (direction == NT_DIR_OUTBOUND)
+	if (direction == NT_DIR_OUTBOUND) {
 		emit(ctx, sk, &ev, NT_EVENT_CONNECT);
+	} else {
+#ifdef NT_OFFSETS
+		__u64 key = (__u64)sk;
+		__u8 one = 1;
+
+		bpf_map_update_elem(&pending, &key, &one, BPF_ANY);
+#endif
+	}
 }
 
 static __always_inline bool was_established(int oldstate)
@@ -234,6 +263,9 @@ static __always_inline void on_close(void *ctx, void *sk, int oldstate)
 forget:
 	if (c)
 		bpf_map_delete_elem(&conns, &key);
+#ifdef NT_OFFSETS
+	bpf_map_delete_elem(&pending, &key);
+#endif
 }
 
 /* One handler for every hook that reports a TCP state change. */
@@ -241,6 +273,13 @@ static __always_inline int handle_state(void *ctx, void *sk, int oldstate, int n
 {
 	struct nt_conn *c;
 
+#ifdef NT_OFFSETS
+	if (!nt_ready) {
+		if (newstate == TCP_SYN_SENT && bpf_get_current_pid_tgid() >> 32 == guess_tgid)
+			guess_sk = (__u64)sk;
+		return 0;
+	}
+#endif
 	if (!is_tcp_inet(sk))
 		return 0;
 	switch (newstate) {
@@ -272,8 +311,15 @@ static __always_inline int handle_accept(void *ctx, void *sk)
 	struct nt_event ev = {};
 	struct nt_conn *c;
 
-	if (!sk || !is_tcp_inet(sk))
+	if (!NT_READY || !sk || !is_tcp_inet(sk))
 		return 0;
+#ifdef NT_OFFSETS
+	{
+		__u64 key = (__u64)sk;
+
+		bpf_map_delete_elem(&pending, &key);
+	}
+#endif
 	read_tuple(sk, &ev.tuple, &ev.netns);
 	set_owner(&ev.owner);
 	ev.direction = NT_DIR_INBOUND;
@@ -290,6 +336,28 @@ static __always_inline int handle_accept(void *ctx, void *sk)
 	return 0;
 }
 
+#ifdef NT_OFFSETS
+static long claim_one(void *map, __u64 *key, __u8 *value, __u64 *found)
+{
+	void *socket = NULL;
+
+	nt_read(socket, (void *)*key, sk_socket);
+	if (!socket)
+		return 0;
+	*found = *key;
+	return 1;
+}
+
+/* The accepted socket is the pending one that now has a struct socket. With several threads
+ * accepting on one port at the same instant, two of them may swap their connections. */
+static __always_inline void *sock_of_fd(long fd)
+{
+	__u64 found = 0;
+
+	bpf_for_each_map_elem(&pending, claim_one, &found, 0);
+	return (void *)found;
+}
+#else
 static __always_inline void *sock_of_fd(long fd)
 {
 	struct task_struct *task = (void *)bpf_get_current_task();
@@ -307,6 +375,7 @@ static __always_inline void *sock_of_fd(long fd)
 	nt_read(sk, socket, socket_sk);
 	return sk;
 }
+#endif
 
 /* ---- Hooks of the "tracepoint" strategy: raw tracepoints and syscall tracepoints. ---- */
 
@@ -336,6 +405,7 @@ int BPF_KRETPROBE(kr_inet_csk_accept, void *sk)
 	return handle_accept(ctx, sk);
 }
 
+#ifndef NT_OFFSETS
 SEC("fexit/inet_csk_accept")
 int BPF_PROG(fx_inet_csk_accept)
 {
@@ -346,6 +416,7 @@ int BPF_PROG(fx_inet_csk_accept)
 	bpf_get_func_ret(ctx, &ret);
 	return handle_accept(ctx, (void *)ret);
 }
+#endif
 
 /* ---- Dump time. ---- */
 
@@ -374,6 +445,14 @@ int refresh(void *ctx)
 	return 0;
 }
 
+#ifdef NT_OFFSETS
+/* Run by the guesser (BPF_PROG_TEST_RUN): copies kernel memory at peek_addr into peek_buf. */
+SEC("raw_tp")
+int peek(void *ctx)
+{
+	return bpf_probe_read_kernel(peek_buf, sizeof(peek_buf), (void *)peek_addr);
+}
+#else
 /* Start-up snapshot of one network namespace: every TCP socket with its state and inode. */
 SEC("iter/tcp")
 int seed(struct bpf_iter__tcp *ctx)
@@ -399,3 +478,4 @@ int seed(struct bpf_iter__tcp *ctx)
 	bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
 	return 0;
 }
+#endif

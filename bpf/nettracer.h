@@ -121,4 +121,41 @@ struct nt_seed {
 	__u8 pad[3];
 };
 
+/*
+ * The kernel fields that the offset-based object (built with NT_OFFSETS, for kernels without
+ * BTF) reads at offsets found by guessing (src/guess.c). bpf/access.h names the same fields.
+ */
+#define NT_OFFSET_FIELDS(X)                                                                        \
+	X(skc_daddr)                                                                               \
+	X(skc_rcv_saddr)                                                                           \
+	X(skc_dport)                                                                               \
+	X(skc_family)                                                                              \
+	X(skc_state)                                                                               \
+	X(skc_flags)                                                                               \
+	X(skc_net)                                                                                 \
+	X(net_inum)                                                                                \
+	X(skc_v6_daddr)                                                                            \
+	X(skc_v6_rcv_saddr)                                                                        \
+	X(sk_protocol)                                                                             \
+	X(sk_socket)                                                                               \
+	X(inet_sport)                                                                              \
+	X(tp_bytes_received)                                                                       \
+	X(tp_bytes_acked)                                                                          \
+	X(tp_segs_in)                                                                              \
+	X(tp_segs_out)                                                                             \
+	X(tp_total_retrans)                                                                        \
+	X(tp_srtt_us)                                                                              \
+	X(tp_mdev_us)                                                                              \
+	X(tp_snd_una)                                                                              \
+	X(tp_write_seq)
+
+struct nt_offsets {
+#define NT_OFFSET_MEMBER(name) __u32 name;
+	NT_OFFSET_FIELDS(NT_OFFSET_MEMBER)
+#undef NT_OFFSET_MEMBER
+};
+
+/* Bytes of kernel memory that one run of the "peek" program copies out while guessing. */
+#define NT_PEEK_SIZE 4096
+
 #endif /* NETTRACER_H */

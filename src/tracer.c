@@ -1,8 +1,9 @@
-/* libbpf skeleton: attach strategy per kernel, load, attach, perf buffer, map dump, destroy. */
+/* libbpf: object per offset mode, attach strategy per kernel, perf buffer, map dump, destroy. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <bpf/libbpf.h>
 #include "tracer.h"
 #include "nettracer.skel.h"
+#include "nettracer_offsets.skel.h"
 
 #define MAX_HOOKS 4
 #define WAKEUP_EVENTS 16 /* samples per wake-up: see tracer__poll for the latency side */
@@ -20,12 +22,17 @@ struct strategy {
 	const char *name;
 	enum attach_mode mode;
 	/* NULL when usable, else why this kernel cannot use it. */
-	const char *(*unavailable)(void);
+	const char *(*unavailable)(const struct tracer *t);
 	const char *hooks[MAX_HOOKS]; /* program names in bpf/nettracer.bpf.c */
 };
 
 struct tracer {
-	struct nettracer_bpf *skel;
+	struct bpf_object *obj;
+	bool offsets; /* the offset-based object: no BTF needed, offsets guessed */
+	int conns_fd, stats_fd, events_fd, refresh_fd;
+	struct bpf_program *seed;
+	void *bss; /* the offsets object's global variables, mapped */
+	size_t bss_size;
 	struct perf_buffer *pb;
 	struct bpf_link *links[MAX_HOOKS];
 	const struct strategy *strategy;
@@ -42,19 +49,21 @@ static bool exists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
-static const char *fentry_unavailable(void)
+static const char *fentry_unavailable(const struct tracer *t)
 {
+	if (t->offsets)
+		return "needs BTF, and offsets are guessed";
 	/* Trampolines need BTF; whether this kernel has them is known only by trying. */
 	return exists("/sys/kernel/btf/vmlinux") ? NULL : "kernel has no BTF";
 }
 
-static const char *kprobe_unavailable(void)
+static const char *kprobe_unavailable(const struct tracer *t)
 {
 	return exists("/sys/bus/event_source/devices/kprobe/type") ? NULL
 								    : "kernel has no kprobes";
 }
 
-static const char *tracepoint_unavailable(void)
+static const char *tracepoint_unavailable(const struct tracer *t)
 {
 	static const char *const roots[] = { "/sys/kernel/tracing", "/sys/kernel/debug/tracing" };
 	char path[128];
@@ -92,37 +101,103 @@ static bool uses(const struct strategy *s, const char *prog)
 	return false;
 }
 
+static int map_fd(struct tracer *t, const char *name)
+{
+	return bpf_map__fd(bpf_object__find_map_by_name(t->obj, name));
+}
+
+/* The global variables of a section, writable before load. */
+static void *globals(struct tracer *t, const char *suffix)
+{
+	struct bpf_map *map;
+	size_t size;
+
+	bpf_object__for_each_map(map, t->obj) {
+		const char *name = bpf_map__name(map);
+		size_t n = strlen(name), m = strlen(suffix);
+
+		/* libbpf's own copy, what it loads: writable, though libbpf 1.1 declares it const. */
+		if (n >= m && strcmp(name + n - m, suffix) == 0)
+			return (void *)bpf_map__initial_value(map, &size);
+	}
+	return NULL;
+}
+
+/* libbpf 1.1 maps global variables onto the kernel's copy only for skeletons it loads itself. */
+static int map_bss(struct tracer *t)
+{
+	struct bpf_map *map;
+	const char *name;
+	size_t n;
+
+	bpf_object__for_each_map(map, t->obj) {
+		name = bpf_map__name(map);
+		n = strlen(name);
+		if (n < 4 || strcmp(name + n - 4, ".bss") != 0)
+			continue;
+		t->bss_size = (bpf_map__value_size(map) + getpagesize() - 1) & ~(getpagesize() - 1);
+		t->bss = mmap(NULL, t->bss_size, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map),
+			      0);
+		if (t->bss == MAP_FAILED) {
+			t->bss = NULL;
+			return -errno;
+		}
+		return 0;
+	}
+	return -ENOENT;
+}
+
 static int load(struct tracer *t, const struct tracer_opts *opts, const char **why)
 {
+	/* Both objects come from bpf/nettracer.bpf.c; only the field access differs. */
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = "nettracer");
 	struct bpf_program *prog;
+	struct nt_filter *filter;
+	const void *elf;
 	unsigned int i;
+	size_t size;
 	int err;
 
-	t->skel = nettracer_bpf__open();
-	if (!t->skel) {
+	elf = t->offsets ? nettracer_offsets_bpf__elf_bytes(&size) : nettracer_bpf__elf_bytes(&size);
+	t->obj = bpf_object__open_mem(elf, size, &open_opts);
+	if (!t->obj) {
 		*why = "opening the BPF object";
 		return -errno;
 	}
-	bpf_object__for_each_program(prog, t->skel->obj) {
+	bpf_object__for_each_program(prog, t->obj) {
 		const char *name = bpf_program__name(prog);
-		bool always = strcmp(name, "refresh") == 0 ||
-			      (strcmp(name, "seed") == 0 && !fentry_unavailable());
+		bool always = strcmp(name, "refresh") == 0 || strcmp(name, "peek") == 0 ||
+			      strcmp(name, "seed") == 0;
 
 		bpf_program__set_autoload(prog, always || uses(t->strategy, name));
 	}
-	bpf_map__set_max_entries(t->skel->maps.conns, opts->map_size);
-	t->skel->rodata->filter = *opts->filter;
-	err = nettracer_bpf__load(t->skel);
+	bpf_map__set_max_entries(bpf_object__find_map_by_name(t->obj, "conns"), opts->map_size);
+	filter = globals(t, ".rodata");
+	if (filter)
+		*filter = *opts->filter; /* the only .rodata variable */
+	err = bpf_object__load(t->obj);
 	if (err) {
 		*why = "loading the BPF programs";
 		return err;
 	}
+	t->conns_fd = map_fd(t, "conns");
+	t->stats_fd = map_fd(t, "stats");
+	t->events_fd = map_fd(t, "events");
+	t->refresh_fd = bpf_program__fd(bpf_object__find_program_by_name(t->obj, "refresh"));
+	t->seed = bpf_object__find_program_by_name(t->obj, "seed");
+	if (t->offsets) {
+		err = map_bss(t);
+		if (err) {
+			*why = "mapping the BPF global variables";
+			return err;
+		}
+	}
 	for (i = 0; i < MAX_HOOKS && t->strategy->hooks[i]; i++) {
-		prog = bpf_object__find_program_by_name(t->skel->obj, t->strategy->hooks[i]);
-		t->links[i] = bpf_program__attach(prog);
+		prog = bpf_object__find_program_by_name(t->obj, t->strategy->hooks[i]);
+		t->links[i] = prog ? bpf_program__attach(prog) : NULL;
 		if (!t->links[i]) {
 			*why = "attaching the BPF programs";
-			return -errno;
+			return prog ? -errno : -EOPNOTSUPP;
 		}
 	}
 	return 0;
@@ -136,8 +211,11 @@ static void unload(struct tracer *t)
 		bpf_link__destroy(t->links[i]);
 		t->links[i] = NULL;
 	}
-	nettracer_bpf__destroy(t->skel);
-	t->skel = NULL;
+	if (t->bss)
+		munmap(t->bss, t->bss_size);
+	t->bss = NULL;
+	bpf_object__close(t->obj);
+	t->obj = NULL;
 }
 
 static enum bpf_perf_event_ret on_perf_event(void *ctx, int cpu, struct perf_event_header *hdr)
@@ -176,8 +254,7 @@ static int open_perf_buffer(struct tracer *t, unsigned int pages, const char **w
 		.wakeup_events = WAKEUP_EVENTS,
 	};
 
-	t->pb = perf_buffer__new_raw(bpf_map__fd(t->skel->maps.events), pages, &attr, on_perf_event,
-				     t, NULL);
+	t->pb = perf_buffer__new_raw(t->events_fd, pages, &attr, on_perf_event, t, NULL);
 	if (!t->pb) {
 		*why = "creating the perf buffer";
 		return -errno;
@@ -194,6 +271,8 @@ struct tracer *tracer__open(const struct tracer_opts *opts, const char **why)
 
 	if (!t)
 		return NULL;
+	t->offsets = opts->offsets == OFFSETS_GUESS ||
+		     (opts->offsets == OFFSETS_AUTO && access("/sys/kernel/btf/vmlinux", R_OK));
 	t->on_sample = opts->on_sample;
 	t->on_lost = opts->on_lost;
 	t->ctx = opts->ctx;
@@ -210,7 +289,7 @@ struct tracer *tracer__open(const struct tracer_opts *opts, const char **why)
 
 		if (opts->attach != ATTACH_AUTO && opts->attach != s->mode)
 			continue;
-		skip = s->unavailable();
+		skip = s->unavailable(t);
 		if (skip) {
 			snprintf(t->reason + strlen(t->reason), sizeof(t->reason) - strlen(t->reason),
 				 "%s: %s; ", s->name, skip);
@@ -229,7 +308,8 @@ struct tracer *tracer__open(const struct tracer_opts *opts, const char **why)
 	if (!t->strategy)
 		goto err_free;
 	snprintf(t->reason + strlen(t->reason), sizeof(t->reason) - strlen(t->reason),
-		 "%s: attached", t->strategy->name);
+		 "%s: attached; offsets from %s", t->strategy->name,
+		 t->offsets ? "guessing" : "BTF (CO-RE)");
 	err = open_perf_buffer(t, opts->perf_pages, why);
 	if (err)
 		goto err_unload;
@@ -290,13 +370,13 @@ static int dump_one_by_one(struct tracer *t, int fd, tracer_conn_fn fn, void *ct
 int tracer__dump(struct tracer *t, tracer_conn_fn fn, void *ctx)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, run);
-	int fd = bpf_map__fd(t->skel->maps.conns);
+	int fd = t->conns_fd;
 	__u64 batch = 0;
 	__u32 i, n;
 	bool first = true;
 	int err;
 
-	err = bpf_prog_test_run_opts(bpf_program__fd(t->skel->progs.refresh), &run);
+	err = bpf_prog_test_run_opts(t->refresh_fd, &run);
 	if (err)
 		return err;
 	for (;;) {
@@ -327,9 +407,9 @@ int tracer__seed(struct tracer *t, tracer_seed_fn fn, void *ctx)
 	ssize_t n, i;
 	int fd, err = 0;
 
-	if (!bpf_program__autoload(t->skel->progs.seed))
+	if (!t->seed || !bpf_program__autoload(t->seed))
 		return -EOPNOTSUPP;
-	link = bpf_program__attach_iter(t->skel->progs.seed, NULL);
+	link = bpf_program__attach_iter(t->seed, NULL);
 	if (!link)
 		return -errno;
 	fd = bpf_iter_create(bpf_link__fd(link));
@@ -353,14 +433,61 @@ int tracer__track(struct tracer *t, uint64_t sk, const struct nt_conn *conn)
 {
 	__u64 key = sk;
 
-	if (bpf_map_update_elem(bpf_map__fd(t->skel->maps.conns), &key, conn, BPF_NOEXIST))
+	if (bpf_map_update_elem(t->conns_fd, &key, conn, BPF_NOEXIST))
 		return -errno;
 	return 0;
 }
 
+static struct nettracer_offsets_bpf__bss *guess_vars(struct tracer *t)
+{
+	return t->bss;
+}
+
+bool tracer__needs_offsets(const struct tracer *t)
+{
+	return t->offsets;
+}
+
+int tracer__guess_begin(struct tracer *t, uint32_t tgid)
+{
+	if (!t->bss)
+		return -EOPNOTSUPP;
+	guess_vars(t)->guess_sk = 0;
+	guess_vars(t)->guess_tgid = tgid;
+	return 0;
+}
+
+uint64_t tracer__guess_sk(struct tracer *t)
+{
+	return guess_vars(t)->guess_sk;
+}
+
+int tracer__peek(struct tracer *t, uint64_t addr, void *buf)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+	struct bpf_program *peek = bpf_object__find_program_by_name(t->obj, "peek");
+	int err;
+
+	guess_vars(t)->peek_addr = addr;
+	err = bpf_prog_test_run_opts(bpf_program__fd(peek), &run);
+	if (err)
+		return err;
+	if (run.retval)
+		return (int)run.retval; /* bpf_probe_read_kernel() failed: not readable memory */
+	memcpy(buf, guess_vars(t)->peek_buf, NT_PEEK_SIZE);
+	return 0;
+}
+
+void tracer__set_offsets(struct tracer *t, const struct nt_offsets *offsets)
+{
+	guess_vars(t)->nt_offsets = *offsets;
+	/* The probes read nt_offsets only once they see nt_ready. */
+	__atomic_store_n(&guess_vars(t)->nt_ready, 1, __ATOMIC_RELEASE);
+}
+
 int tracer__stats(struct tracer *t, uint64_t stats[NT_STAT_MAX])
 {
-	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(t->skel->maps.stats);
+	int ncpu = libbpf_num_possible_cpus(), fd = t->stats_fd;
 	__u64 values[ncpu > 0 ? ncpu : 1];
 	__u32 key;
 	int cpu;

@@ -2,6 +2,7 @@
 #ifndef NT_TRACER_H
 #define NT_TRACER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
@@ -17,6 +18,7 @@ typedef void (*tracer_seed_fn)(void *ctx, const struct nt_seed *seed);
 
 struct tracer_opts {
 	enum attach_mode attach;
+	enum offsets_mode offsets;
 	unsigned int map_size;
 	unsigned int perf_pages;
 	const struct nt_filter *filter;
@@ -40,6 +42,15 @@ int tracer__dump(struct tracer *t, tracer_conn_fn fn, void *ctx);
 int tracer__seed(struct tracer *t, tracer_seed_fn fn, void *ctx);
 /* Starts tracking sk unless the probes already do. 0, -EEXIST, or -E2BIG when full. */
 int tracer__track(struct tracer *t, uint64_t sk, const struct nt_conn *conn);
+/* Offset guessing, for the offset-based object: the probes are attached but report nothing
+ * until tracer__set_offsets(). */
+bool tracer__needs_offsets(const struct tracer *t);
+/* Notes the next socket that process tgid moves to SYN_SENT (see tracer__guess_sk). */
+int tracer__guess_begin(struct tracer *t, uint32_t tgid);
+uint64_t tracer__guess_sk(struct tracer *t);
+/* Copies NT_PEEK_SIZE bytes of kernel memory at addr into buf. 0 or -errno. */
+int tracer__peek(struct tracer *t, uint64_t addr, void *buf);
+void tracer__set_offsets(struct tracer *t, const struct nt_offsets *offsets);
 /* Sums the per-CPU counters of the BPF programs. */
 int tracer__stats(struct tracer *t, uint64_t stats[NT_STAT_MAX]);
 void tracer__destroy(struct tracer *t);
