@@ -19,11 +19,16 @@ const char cli_usage[] =
 	"      --map-size=N       connections tracked at most (default 65536)\n"
 	"      --perf-pages=N     perf buffer pages per CPU, a power of two (default 256)\n"
 	"      --attach=MODE      auto, tracepoint, kprobe or fentry (default auto)\n"
+	"      --offsets=MODE     auto, btf or guess (default auto)\n"
 	"  -p, --pid=PID          only connections of process PID (repeatable)\n"
 	"      --port=PORT        only connections with PORT at either end (repeatable)\n"
 	"      --netns=INODE      only connections in this network namespace\n"
 	"      --no-loopback      skip connections to loopback addresses\n"
 	"      --events=LIST      records to write: connect,accept,close,metrics,lost\n"
+	"  -d, --display          live table of active connections instead of JSON,\n"
+	"                         refreshed every interval and when Enter is pressed\n"
+	"      --sort=KEY         table order: bytes (default), sent, received, packets,\n"
+	"                         retrans, rtt, pid or comm\n"
 	"  -v, --verbose          diagnostics on stderr\n"
 	"  -h, --help             print this help and exit\n"
 	"  -V, --version          print the version and exit\n"
@@ -38,6 +43,8 @@ enum {
 	OPT_NETNS,
 	OPT_NO_LOOPBACK,
 	OPT_EVENTS,
+	OPT_OFFSETS,
+	OPT_SORT,
 };
 
 static const struct option long_options[] = {
@@ -52,6 +59,9 @@ static const struct option long_options[] = {
 	{ "netns", required_argument, NULL, OPT_NETNS },
 	{ "no-loopback", no_argument, NULL, OPT_NO_LOOPBACK },
 	{ "events", required_argument, NULL, OPT_EVENTS },
+	{ "display", no_argument, NULL, 'd' },
+	{ "sort", required_argument, NULL, OPT_SORT },
+	{ "offsets", required_argument, NULL, OPT_OFFSETS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -86,19 +96,19 @@ static int parse_interval(const char *s, double *out)
 	return 0;
 }
 
-static int parse_attach(const char *s, enum attach_mode *out)
+/* Index of s in names, or -EINVAL. */
+static int parse_name(const char *s, const char *const *names, unsigned int n)
 {
-	static const char *const names[] = { "auto", "tracepoint", "kprobe", "fentry" };
 	unsigned int i;
 
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcmp(s, names[i]) == 0) {
-			*out = i;
-			return 0;
-		}
-	}
+	for (i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
 	return -EINVAL;
 }
+
+static const char *const attach_names[] = { "auto", "tracepoint", "kprobe", "fentry" };
+static const char *const offsets_names[] = { "auto", "btf", "guess" };
 
 /* A comma-separated list of record types → nt_filter.events bits. */
 static int parse_events(const char *s, __u32 *out)
@@ -125,13 +135,14 @@ static int parse_events(const char *s, __u32 *out)
 		if (i == sizeof(types) / sizeof(types[0]))
 			return -EINVAL;
 		*out |= types[i].bit;
-		p = end + 1;
+		p = end ? end + 1 : NULL; /* NULL + 1 is undefined */
 	} while (end);
 	return 0;
 }
 
 int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_size)
 {
+	bool sort = false;
 	int opt;
 
 	*cfg = (struct config){
@@ -141,9 +152,10 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_s
 		.filter.events = NT_REPORT_ALL,
 	};
 	unsigned int v;
-	optind = 1;
+	int r;
+	optind = 0; /* 1 would keep glibc's place in a "-hv" cut short by an earlier call */
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":o:t:ip:vhV", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":o:t:ip:dvhV", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'o':
 			if (!*optarg)
@@ -167,8 +179,16 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_s
 				goto bad_value;
 			break;
 		case OPT_ATTACH:
-			if (parse_attach(optarg, &cfg->attach))
+			r = parse_name(optarg, attach_names, 4);
+			if (r < 0)
 				goto bad_value;
+			cfg->attach = r;
+			break;
+		case OPT_OFFSETS:
+			r = parse_name(optarg, offsets_names, 3);
+			if (r < 0)
+				goto bad_value;
+			cfg->offsets = r;
 			break;
 		case 'p':
 			if (parse_uint(optarg, 1, INT32_MAX, &v))
@@ -195,6 +215,14 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_s
 			if (parse_events(optarg, &cfg->filter.events))
 				goto bad_value;
 			break;
+		case 'd':
+			cfg->display = true;
+			break;
+		case OPT_SORT:
+			if (table_sort_parse(optarg, &cfg->sort))
+				goto bad_value;
+			sort = true;
+			break;
 		case 'v':
 			cfg->verbose++;
 			break;
@@ -212,6 +240,11 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_s
 	}
 	if (optind < argc) {
 		snprintf(err, err_size, "unexpected argument '%s'", argv[optind]);
+		return -EINVAL;
+	}
+	/* JSON lines have no order to choose: a --sort there would be silently meaningless. */
+	if (sort && !cfg->display) {
+		snprintf(err, err_size, "option '--sort' needs -d");
 		return -EINVAL;
 	}
 	return CLI_RUN;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
+#include "table.h"
 #include "../bpf/nettracer.h"
 
 enum attach_mode {
@@ -12,6 +13,12 @@ enum attach_mode {
 	ATTACH_TRACEPOINT,
 	ATTACH_KPROBE,
 	ATTACH_FENTRY,
+};
+
+enum offsets_mode {
+	OFFSETS_AUTO,
+	OFFSETS_BTF,
+	OFFSETS_GUESS,
 };
 
 struct config {
@@ -22,7 +29,10 @@ struct config {
 	unsigned int map_size;
 	unsigned int perf_pages; /* per CPU, a power of two */
 	enum attach_mode attach;
+	enum offsets_mode offsets;
 	struct nt_filter filter; /* -p, --port, --netns, --no-loopback, --events */
+	bool display;		 /* -d: a live table instead of JSON lines */
+	enum table_sort sort;	 /* --sort, for -d */
 };
 
 enum cli_result {

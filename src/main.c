@@ -1,6 +1,7 @@
 /* nettracer: options → tracer → loop → teardown; signals and exit codes. */
 #include "config.h"
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,8 +13,10 @@
 #include <bpf/libbpf.h>
 #include "cli.h"
 #include "event.h"
+#include "guess.h"
 #include "pipeline.h"
 #include "snapshot.h"
+#include "table.h"
 #include "tracer.h"
 
 #define POLL_MS 200 /* bounds the delay of a rare record: it waits for a wake-up batch */
@@ -75,29 +78,135 @@ static void install_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+static int guess_offsets(struct tracer *t)
+{
+	struct nt_offsets off;
+	unsigned int ms, f;
+	int err;
+
+	err = guess_run(t, &off, &ms);
+	if (err) {
+		fprintf(stderr, "nettracer: guessing kernel offsets failed after %u ms: %s%s%s\n", ms,
+			strerror(-err), err == -ENOENT ? ": no offset fits " : "",
+			err == -ENOENT ? guess_field_name(errno) : "");
+		return err;
+	}
+	tracer__set_offsets(t, &off);
+	if (verbose) {
+		fprintf(stderr, "nettracer: offsets guessed in %u ms:", ms);
+		for (f = 0; f < GUESS_NFIELDS; f++)
+			fprintf(stderr, " %s=%u", guess_field_name(f), guess_offset(&off, f));
+		fputc('\n', stderr);
+	}
+	return 0;
+}
+
+/* -d: the metrics records of each dump become the rows of a table; events are counted, not
+ * written. */
+struct display {
+	struct pipeline *p;
+	struct table *table;
+	enum table_sort sort;
+	uint64_t events;  /* connect, accept and close records seen */
+	uint64_t time_ns; /* of the dump shown */
+	int in_fd;	  /* where Enter and q come from; -1 once it has ended */
+	bool ansi;	  /* stdout is a terminal: redraw in place */
+};
+
 struct dump_ctx {
 	struct pipeline *p;
+	struct table *table; /* -d */
 	uint64_t time_ns;
 };
 
 static int dump_conn(void *ctx, uint64_t sk, const struct nt_conn *conn)
 {
 	struct dump_ctx *d = ctx;
+	struct record rec;
 
-	return pipeline_conn(d->p, sk, conn, d->time_ns);
+	if (!d->table)
+		return pipeline_conn(d->p, sk, conn, d->time_ns);
+	if (metrics__conn(d->p->metrics, sk, conn, d->time_ns, &rec))
+		return table__add(d->table, &rec);
+	return 0;
 }
 
-static int dump(struct tracer *t, struct pipeline *p)
+static int dump(struct tracer *t, struct pipeline *p, struct display *v)
 {
 	struct dump_ctx d = { .p = p, .time_ns = now_ns(CLOCK_REALTIME) };
 	int err;
 
+	if (v) {
+		d.table = v->table;
+		v->time_ns = d.time_ns;
+		table__clear(v->table);
+	}
 	/* Closes first: their final counters must precede the dump that no longer has them. */
 	tracer__consume(t);
 	metrics__begin(p->metrics);
 	err = tracer__dump(t, dump_conn, &d);
 	metrics__end(p->metrics);
 	return err;
+}
+
+static void display_sample(void *ctx, int cpu, const void *data, size_t size)
+{
+	struct display *v = ctx;
+	struct record rec;
+
+	if (event_decode(data, size, v->p->clock_offset, &rec)) {
+		v->p->stats.bad_samples++;
+		return;
+	}
+	if (rec.type == RECORD_CLOSE)
+		metrics__close(v->p->metrics, &rec); /* -i: the socket may be reused before a dump */
+	v->events++;
+}
+
+static void display_lost(void *ctx, int cpu, uint64_t count)
+{
+	struct display *v = ctx;
+
+	pipeline_lost(v->p, cpu, count);
+}
+
+/* Enter and q. true when a fresh table is asked for. */
+static bool display_keys(struct display *v)
+{
+	int keys;
+
+	if (v->in_fd < 0)
+		return false;
+	keys = table_keys(v->in_fd);
+	if (keys & TABLE_KEY_EOF)
+		v->in_fd = -1; /* a closed or absent stdin is no reason to stop */
+	if (keys & TABLE_KEY_QUIT)
+		stop = 1;
+	return keys & TABLE_KEY_REFRESH;
+}
+
+/* The rows of the last dump, at the terminal's size of the moment. */
+static void display_draw(struct display *v)
+{
+	struct table_header hdr = {
+		.time_ns = v->time_ns,
+		.events = v->events,
+		.lost = v->p->stats.lost,
+		.sort = v->sort,
+	};
+	unsigned int width = 0, height = 0;
+	const char *text;
+	size_t len;
+	int err;
+
+	if (v->ansi && table_term_size(STDOUT_FILENO, &width, &height))
+		width = 80, height = 24;
+	text = table__render(v->table, &hdr, width, height, v->ansi, &len);
+	err = text ? output__write(v->p->out, text, len) : -ENOMEM;
+	if (!err)
+		err = output__flush(v->p->out);
+	if (err && !v->p->err)
+		v->p->err = err;
 }
 
 static void print_summary(struct tracer *t, const struct pipeline *p)
@@ -124,6 +233,7 @@ static int run(const struct config *cfg)
 	};
 	struct tracer_opts opts = {
 		.attach = cfg->attach,
+		.offsets = cfg->offsets,
 		.map_size = cfg->map_size,
 		.perf_pages = cfg->perf_pages,
 		.filter = &cfg->filter,
@@ -131,6 +241,7 @@ static int run(const struct config *cfg)
 		.on_lost = pipeline_lost,
 		.ctx = &p,
 	};
+	struct display v = { .p = &p, .sort = cfg->sort, .in_fd = -1 };
 	struct snapshot_stats snap = {};
 	uint64_t interval_ns = cfg->interval * 1e9, next_dump;
 	struct tracer *t = NULL;
@@ -142,6 +253,9 @@ static int run(const struct config *cfg)
 		fprintf(stderr, "nettracer: permission denied: needs %s\n", missing);
 		return 1;
 	}
+	/* Before anything is opened: a closed stdin's descriptor would go to the next file. */
+	if (cfg->display && fcntl(STDIN_FILENO, F_GETFD) >= 0)
+		v.in_fd = STDIN_FILENO;
 	p.out = output__open(cfg->output);
 	if (!p.out) {
 		fprintf(stderr, "nettracer: cannot open output '%s': %s\n", cfg->output,
@@ -151,6 +265,16 @@ static int run(const struct config *cfg)
 	p.metrics = metrics__new(cfg->incremental);
 	if (!p.metrics)
 		goto out;
+	if (cfg->display) {
+		v.table = table__new();
+		if (!v.table)
+			goto out;
+		v.ansi = (!cfg->output || strcmp(cfg->output, "-") == 0) && isatty(STDOUT_FILENO);
+		opts.on_sample = display_sample;
+		opts.on_lost = display_lost;
+		opts.ctx = &v;
+		p.report_lost = false;
+	}
 	install_signals();
 	t = tracer__open(&opts, &why);
 	if (!t) {
@@ -161,6 +285,11 @@ static int run(const struct config *cfg)
 	if (verbose)
 		fprintf(stderr, "nettracer: attach strategy %s (%s)\n", tracer__strategy(t),
 			tracer__reason(t));
+	if (tracer__needs_offsets(t)) {
+		err = guess_offsets(t);
+		if (err)
+			goto out;
+	}
 	err = snapshot_take(t, &snap);
 	if (err && err != -EOPNOTSUPP)
 		fprintf(stderr, "nettracer: start-up snapshot incomplete: %s\n", strerror(-err));
@@ -168,19 +297,34 @@ static int run(const struct config *cfg)
 		fprintf(stderr, "nettracer: %u existing connections tracked in %u namespaces\n",
 			snap.tracked, snap.netns);
 	next_dump = now_ns(CLOCK_MONOTONIC) + interval_ns;
+	if (v.table) {
+		err = table_term_open(v.in_fd, v.ansi ? STDOUT_FILENO : -1);
+		if (err) {
+			fprintf(stderr, "nettracer: cannot set up the terminal: %s\n", strerror(-err));
+			goto out;
+		}
+		next_dump = now_ns(CLOCK_MONOTONIC); /* the first table at once */
+	}
 	while (!stop && !p.err) {
 		err = tracer__poll(t, POLL_MS);
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "nettracer: reading events: %s\n", strerror(-err));
 			goto out;
 		}
-		if (now_ns(CLOCK_MONOTONIC) >= next_dump && (cfg->filter.events & NT_REPORT_METRICS)) {
+		if (v.table && display_keys(&v))
+			next_dump = now_ns(CLOCK_MONOTONIC); /* Enter: the next one an interval later */
+		if (v.table && table_term_changed())
+			display_draw(&v); /* resized, or back from a stop: the same rows again */
+		if (now_ns(CLOCK_MONOTONIC) >= next_dump &&
+		    (v.table || (cfg->filter.events & NT_REPORT_METRICS))) {
 			next_dump += interval_ns;
-			err = dump(t, &p);
+			err = dump(t, &p, v.table ? &v : NULL);
 			if (err && err != -EPIPE) {
 				fprintf(stderr, "nettracer: metrics dump: %s\n", strerror(-err));
 				goto out;
 			}
+			if (v.table)
+				display_draw(&v);
 		}
 		if (reopen) {
 			reopen = 0;
@@ -202,6 +346,9 @@ static int run(const struct config *cfg)
 	}
 	ret = 0;
 out:
+	if (v.table)
+		table_term_close(); /* before the summary, and replays what stderr got meanwhile */
+	table__free(v.table);
 	if (t)
 		print_summary(t, &p);
 	tracer__destroy(t);
