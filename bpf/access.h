@@ -35,10 +35,7 @@
 #define NT_FIELD_fdt_fd(p)	      (((struct fdtable *)(p))->fd)
 #define NT_FIELD_fdt_max_fds(p)	      (((struct fdtable *)(p))->max_fds)
 #define NT_FIELD_file_private_data(p) (((struct file *)(p))->private_data)
-#define NT_FIELD_file_inode(p)	      (((struct file *)(p))->f_inode)
-#define NT_FIELD_inode_ino(p)	      (((struct inode *)(p))->i_ino)
 #define NT_FIELD_socket_sk(p)	      (((struct socket *)(p))->sk)
-#define NT_FIELD_socket_file(p)	      (((struct socket *)(p))->file)
 
 #ifdef NT_OFFSETS
 /* Set by user space once guessing has found every offset (bss: written after load). */

@@ -62,18 +62,12 @@ struct tcp_sock {
 	__u32 write_seq;
 } __nt_core;
 
-struct inode {
-	unsigned long i_ino;
-} __nt_core;
-
 struct file {
-	struct inode *f_inode;
 	void *private_data;
 } __nt_core;
 
 struct socket {
 	struct sock *sk;
-	struct file *file;
 } __nt_core;
 
 struct fdtable {
@@ -87,17 +81,6 @@ struct files_struct {
 
 struct task_struct {
 	struct files_struct *files;
-} __nt_core;
-
-struct seq_file;
-
-struct bpf_iter_meta {
-	struct seq_file *seq;
-} __nt_core;
-
-struct bpf_iter__tcp {
-	struct bpf_iter_meta *meta;
-	struct sock_common *sk_common;
 } __nt_core;
 
 /* Syscall tracepoint context: a stable layout (see the tracefs "format" file), not relocated. */

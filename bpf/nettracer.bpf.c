@@ -452,30 +452,46 @@ int peek(void *ctx)
 {
 	return bpf_probe_read_kernel(peek_buf, sizeof(peek_buf), (void *)peek_addr);
 }
-#else
-/* Start-up snapshot of one network namespace: every TCP socket with its state and inode. */
-SEC("iter/tcp")
-int seed(struct bpf_iter__tcp *ctx)
-{
-	struct sock_common *skc = ctx->sk_common;
-	struct nt_seed s = {};
-	void *socket = NULL, *file = NULL, *inode = NULL;
+#endif
 
-	if (!skc)
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nt_lookup);
+} lookup_io SEC(".maps");
+
+/* Run by user space at start-up (BPF_PROG_TEST_RUN, in the namespace to search): the socket of
+ * a connection that /proc/net/tcp lists, found by the kernel's own lookup. Needs no BTF. */
+SEC("tc")
+int lookup(struct __sk_buff *skb)
+{
+	struct bpf_sock_tuple t = {};
+	struct nt_lookup *io;
+	struct bpf_sock *sk;
+	__u32 zero = 0;
+
+	io = bpf_map_lookup_elem(&lookup_io, &zero);
+	if (!io)
 		return 0;
-	s.sk = (__u64)skc;
-	nt_read(s.state, skc, skc_state);
-	/* Time-wait and request sockets are not struct sock: they have no counters to dump. */
-	if (s.state == TCP_TIME_WAIT || s.state == TCP_SYN_RECV)
-		return 0;
-	read_tuple(skc, &s.tuple, &s.netns);
-	nt_read(socket, skc, sk_socket);
-	if (socket) {
-		nt_read(file, socket, socket_file);
-		nt_read(inode, file, file_inode);
-		nt_read(s.ino, inode, inode_ino);
+	/* Seen from an arriving packet: the source is the remote end. */
+	if (io->v6) {
+		__builtin_memcpy(t.ipv6.saddr, io->daddr, 16);
+		__builtin_memcpy(t.ipv6.daddr, io->saddr, 16);
+		t.ipv6.sport = bpf_htons(io->dport);
+		t.ipv6.dport = bpf_htons(io->sport);
+		sk = bpf_skc_lookup_tcp(skb, &t, sizeof(t.ipv6), BPF_F_CURRENT_NETNS, 0);
+	} else {
+		__builtin_memcpy(&t.ipv4.saddr, io->daddr, 4);
+		__builtin_memcpy(&t.ipv4.daddr, io->saddr, 4);
+		t.ipv4.sport = bpf_htons(io->dport);
+		t.ipv4.dport = bpf_htons(io->sport);
+		sk = bpf_skc_lookup_tcp(skb, &t, sizeof(t.ipv4), BPF_F_CURRENT_NETNS, 0);
 	}
-	bpf_seq_write(ctx->meta->seq, &s, sizeof(s));
+	io->sk = 0;
+	if (sk) {
+		io->sk = (__u64)sk;
+		bpf_sk_release(sk);
+	}
 	return 0;
 }
-#endif

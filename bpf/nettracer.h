@@ -111,7 +111,7 @@ struct nt_conn {
 	struct nt_counters counters; /* filled in by the refresh program before a dump */
 };
 
-/* Record written by the start-up iterator for each TCP socket of one network namespace. */
+/* A TCP socket that existed at start-up, from /proc/net/tcp{,6} and the lookup program. */
 struct nt_seed {
 	__u64 sk;
 	struct nt_tuple tuple;
@@ -119,6 +119,16 @@ struct nt_seed {
 	__u32 netns;
 	__u8 state;
 	__u8 pad[3];
+};
+
+/* In and out of the "lookup" program (array map lookup_io, one entry). */
+struct nt_lookup {
+	__u8 saddr[16]; /* local address as in nt_tuple; IPv4 in the first 4 bytes */
+	__u8 daddr[16]; /* remote */
+	__u16 sport;	/* host byte order */
+	__u16 dport;
+	__u32 v6;	/* 1: IPv6 addresses (not v4-mapped) */
+	__u64 sk;	/* out: the socket's kernel address, 0 when there is none */
 };
 
 /*

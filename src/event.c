@@ -54,7 +54,7 @@ int64_t event_clock_offset(void)
 	return (int64_t)(real.tv_sec - boot.tv_sec) * 1000000000 + (real.tv_nsec - boot.tv_nsec);
 }
 
-static bool is_v4_mapped(const uint8_t *a)
+bool event_v4_mapped(const uint8_t *a)
 {
 	static const uint8_t prefix[12] = { [10] = 0xff, [11] = 0xff };
 
@@ -76,7 +76,7 @@ void event_fill_conn(struct record *rec, const struct nt_tuple *t, const struct 
 	memset(rec->saddr, 0, sizeof(rec->saddr));
 	memset(rec->daddr, 0, sizeof(rec->daddr));
 	/* A v4-mapped IPv6 socket carries an IPv4 connection: report it as one. */
-	if (t->family == AF_INET6 && !(is_v4_mapped(t->saddr) && is_v4_mapped(t->daddr))) {
+	if (t->family == AF_INET6 && !(event_v4_mapped(t->saddr) && event_v4_mapped(t->daddr))) {
 		rec->family = AF_INET6;
 		memcpy(rec->saddr, t->saddr, 16);
 		memcpy(rec->daddr, t->daddr, 16);

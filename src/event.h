@@ -2,6 +2,7 @@
 #ifndef NT_EVENT_H
 #define NT_EVENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
@@ -17,6 +18,9 @@ int event_decode(const void *data, size_t size, int64_t clock_offset, struct rec
 /* Fills the connection fields of rec (addresses, ports, family, owner, netns, direction). */
 void event_fill_conn(struct record *rec, const struct nt_tuple *tuple, const struct nt_owner *owner,
 		     uint32_t netns, uint8_t direction);
+
+/* An IPv6 address of the form ::ffff:a.b.c.d. */
+bool event_v4_mapped(const uint8_t *addr);
 
 /* Derives the reported metrics from the kernel's counters. */
 void event_metrics(struct record_metrics *m, const struct nt_counters *c, uint8_t direction);

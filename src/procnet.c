@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include "procnet.h"
 
 bool procnet_socket_inode(const char *link, uint64_t *ino)
@@ -42,6 +43,48 @@ bool procnet_status_uid(const char *status, uint32_t *uid)
 	if (errno || v > UINT32_MAX || (*end != '\t' && *end != ' ' && *end != '\n'))
 		return false;
 	*uid = v;
+	return true;
+}
+
+/* An address as /proc/net/tcp prints it: each 32-bit word in host order, in hex. */
+static bool parse_addr(const char *hex, size_t words, uint8_t *out)
+{
+	char word[9];
+	uint32_t v;
+	size_t i;
+	char *end;
+
+	if (strlen(hex) != words * 8)
+		return false;
+	for (i = 0; i < words; i++) {
+		memcpy(word, hex + 8 * i, 8);
+		word[8] = '\0';
+		v = strtoul(word, &end, 16);
+		if (*end)
+			return false;
+		memcpy(out + 4 * i, &v, 4);
+	}
+	return true;
+}
+
+bool procnet_tcp_line(const char *line, bool v6, struct nt_seed *s)
+{
+	char local[33], remote[33];
+	unsigned int lport, rport, state;
+	unsigned long long ino;
+
+	memset(s, 0, sizeof(*s));
+	if (sscanf(line, " %*u: %32[0-9A-Fa-f]:%4x %32[0-9A-Fa-f]:%4x %2x %*x:%*x %*x:%*x %*x %*u %*d %llu",
+		   local, &lport, remote, &rport, &state, &ino) != 6)
+		return false;
+	if (!parse_addr(local, v6 ? 4 : 1, s->tuple.saddr) ||
+	    !parse_addr(remote, v6 ? 4 : 1, s->tuple.daddr) || state > 0xff)
+		return false;
+	s->tuple.family = v6 ? AF_INET6 : AF_INET;
+	s->tuple.sport = lport;
+	s->tuple.dport = rport;
+	s->state = state;
+	s->ino = ino;
 	return true;
 }
 

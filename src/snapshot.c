@@ -1,4 +1,5 @@
-/* Walks the TCP sockets of every network namespace and tracks the established ones. */
+/* Finds the TCP connections of every network namespace (/proc/net/tcp, the kernel's socket
+ * lookup) and tracks them. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -12,6 +13,11 @@
 #include "procnet.h"
 #include "snapshot.h"
 
+/* TCP states (include/net/tcp_states.h) */
+#define TCP_SYN_SENT 2
+#define TCP_SYN_RECV 3
+#define TCP_TIME_WAIT 6
+#define TCP_CLOSE 7
 #define TCP_LISTEN 10
 
 struct seeds {
@@ -19,10 +25,8 @@ struct seeds {
 	size_t n, cap;
 };
 
-static void collect(void *ctx, const struct nt_seed *s)
+static void collect(struct seeds *seeds, const struct nt_seed *s)
 {
-	struct seeds *seeds = ctx;
-
 	if (seeds->n == seeds->cap) {
 		size_t cap = seeds->cap ? seeds->cap * 2 : 256;
 		struct nt_seed *v = realloc(seeds->v, cap * sizeof(*v));
@@ -83,30 +87,69 @@ struct ns_list {
 	size_t n;
 };
 
-/* Records the namespace at path the first time it is seen; true when it is new. */
-static bool ns_new(struct ns_list *seen, const char *path)
+/* Records the namespace at path the first time it is seen; its inode when new, else 0. */
+static ino_t ns_new(struct ns_list *seen, const char *path)
 {
 	struct stat st;
 	size_t i;
 
 	if (stat(path, &st) || seen->n == sizeof(seen->ino) / sizeof(seen->ino[0]))
-		return false;
+		return 0;
 	for (i = 0; i < seen->n; i++)
 		if (seen->ino[i] == st.st_ino)
-			return false;
+			return 0;
 	seen->ino[seen->n++] = st.st_ino;
-	return true;
+	return st.st_ino;
 }
 
-static int seed_ns(struct tracer *t, const char *path, struct seeds *seeds)
+/* A connection with counters to dump: not a listener, not a request or time-wait socket. */
+static bool trackable(uint8_t state)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC), err;
+	return state != TCP_LISTEN && state != TCP_SYN_SENT && state != TCP_SYN_RECV &&
+	       state != TCP_TIME_WAIT && state != TCP_CLOSE;
+}
+
+/* Listeners (for the direction) and connections of the namespace this thread is in. */
+static void seed_file(struct tracer *t, const char *name, bool v6, uint32_t netns,
+		      struct seeds *seeds)
+{
+	char line[512];
+	struct nt_seed s;
+	uint64_t sk;
+	FILE *f = fopen(name, "re");
+
+	if (!f)
+		return; /* no IPv6 in this kernel */
+	while (fgets(line, sizeof(line), f)) {
+		if (!procnet_tcp_line(line, v6, &s))
+			continue;
+		s.netns = netns;
+		if (trackable(s.state)) {
+			if (tracer__lookup(t, &s.tuple, &sk) || !sk)
+				continue; /* closed meanwhile */
+			s.sk = sk;
+		}
+		if (s.state == TCP_LISTEN || s.sk)
+			collect(seeds, &s);
+	}
+	fclose(f);
+}
+
+static int seed_ns(struct tracer *t, const char *path, uint32_t netns, struct seeds *seeds)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
-	err = setns(fd, CLONE_NEWNET) ? -errno : tracer__seed(t, collect, seeds);
+	if (setns(fd, CLONE_NEWNET)) {
+		close(fd);
+		return -errno;
+	}
 	close(fd);
-	return err;
+	/* /proc/thread-self/net follows this thread's namespace. */
+	seed_file(t, "/proc/thread-self/net/tcp", false, netns, seeds);
+	seed_file(t, "/proc/thread-self/net/tcp6", true, netns, seeds);
+	return 0;
 }
 
 /* Every namespace path worth walking: processes first, then names that ip-netns keeps. */
@@ -143,13 +186,13 @@ struct walk {
 static void walk_one(void *ctx, const char *path)
 {
 	struct walk *w = ctx;
-	int err;
+	ino_t ino;
 
-	if (w->err || !ns_new(&w->seen, path))
+	if (w->err)
 		return;
-	err = seed_ns(w->t, path, &w->seeds);
-	if (err == -EOPNOTSUPP)
-		w->err = err;
+	ino = ns_new(&w->seen, path);
+	if (ino)
+		seed_ns(w->t, path, ino, &w->seeds); /* a process that exited meanwhile: skip it */
 }
 
 int snapshot_take(struct tracer *t, struct snapshot_stats *stats)

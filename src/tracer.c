@@ -10,6 +10,8 @@
 #include <linux/perf_event.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/socket.h>
+#include "event.h"
 #include "tracer.h"
 #include "nettracer.skel.h"
 #include "nettracer_offsets.skel.h"
@@ -30,7 +32,7 @@ struct tracer {
 	struct bpf_object *obj;
 	bool offsets; /* the offset-based object: no BTF needed, offsets guessed */
 	int conns_fd, stats_fd, events_fd, refresh_fd;
-	struct bpf_program *seed;
+	int lookup_fd, lookup_io_fd;
 	void *bss; /* the offsets object's global variables, mapped */
 	size_t bss_size;
 	struct perf_buffer *pb;
@@ -167,7 +169,7 @@ static int load(struct tracer *t, const struct tracer_opts *opts, const char **w
 	bpf_object__for_each_program(prog, t->obj) {
 		const char *name = bpf_program__name(prog);
 		bool always = strcmp(name, "refresh") == 0 || strcmp(name, "peek") == 0 ||
-			      strcmp(name, "seed") == 0;
+			      strcmp(name, "lookup") == 0;
 
 		bpf_program__set_autoload(prog, always || uses(t->strategy, name));
 	}
@@ -184,7 +186,8 @@ static int load(struct tracer *t, const struct tracer_opts *opts, const char **w
 	t->stats_fd = map_fd(t, "stats");
 	t->events_fd = map_fd(t, "events");
 	t->refresh_fd = bpf_program__fd(bpf_object__find_program_by_name(t->obj, "refresh"));
-	t->seed = bpf_object__find_program_by_name(t->obj, "seed");
+	t->lookup_fd = bpf_program__fd(bpf_object__find_program_by_name(t->obj, "lookup"));
+	t->lookup_io_fd = map_fd(t, "lookup_io");
 	if (t->offsets) {
 		err = map_bss(t);
 		if (err) {
@@ -400,33 +403,30 @@ int tracer__dump(struct tracer *t, tracer_conn_fn fn, void *ctx)
 	}
 }
 
-int tracer__seed(struct tracer *t, tracer_seed_fn fn, void *ctx)
+int tracer__lookup(struct tracer *t, const struct nt_tuple *tuple, uint64_t *sk)
 {
-	struct bpf_link *link;
-	struct nt_seed buf[64];
-	ssize_t n, i;
-	int fd, err = 0;
+	static const char packet[64]; /* test runs of tc programs need an Ethernet frame */
+	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = packet, .data_size_in = sizeof(packet));
+	bool v4 = tuple->family == AF_INET ||
+		  (event_v4_mapped(tuple->saddr) && event_v4_mapped(tuple->daddr));
+	struct nt_lookup io = { .sport = tuple->sport, .dport = tuple->dport, .v6 = !v4 };
+	__u32 zero = 0;
+	int err;
 
-	if (!t->seed || !bpf_program__autoload(t->seed))
-		return -EOPNOTSUPP;
-	link = bpf_program__attach_iter(t->seed, NULL);
-	if (!link)
+	/* A v4-mapped connection is found by its IPv4 addresses, as its packets are. */
+	memcpy(io.saddr, tuple->family == AF_INET6 && v4 ? tuple->saddr + 12 : tuple->saddr,
+	       v4 ? 4 : 16);
+	memcpy(io.daddr, tuple->family == AF_INET6 && v4 ? tuple->daddr + 12 : tuple->daddr,
+	       v4 ? 4 : 16);
+	if (bpf_map_update_elem(t->lookup_io_fd, &zero, &io, BPF_ANY))
 		return -errno;
-	fd = bpf_iter_create(bpf_link__fd(link));
-	if (fd < 0) {
-		err = -errno;
-		goto out_link;
-	}
-	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		for (i = 0; i < n / (ssize_t)sizeof(buf[0]); i++)
-			fn(ctx, &buf[i]);
-	}
-	if (n < 0)
-		err = -errno;
-	close(fd);
-out_link:
-	bpf_link__destroy(link);
-	return err;
+	err = bpf_prog_test_run_opts(t->lookup_fd, &run);
+	if (err)
+		return err;
+	if (bpf_map_lookup_elem(t->lookup_io_fd, &zero, &io))
+		return -errno;
+	*sk = io.sk;
+	return 0;
 }
 
 int tracer__track(struct tracer *t, uint64_t sk, const struct nt_conn *conn)

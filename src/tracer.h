@@ -14,7 +14,6 @@ struct tracer;
 typedef void (*tracer_sample_fn)(void *ctx, int cpu, const void *data, size_t size);
 typedef void (*tracer_lost_fn)(void *ctx, int cpu, uint64_t count);
 typedef int (*tracer_conn_fn)(void *ctx, uint64_t sk, const struct nt_conn *conn);
-typedef void (*tracer_seed_fn)(void *ctx, const struct nt_seed *seed);
 
 struct tracer_opts {
 	enum attach_mode attach;
@@ -38,8 +37,9 @@ int tracer__poll(struct tracer *t, int timeout_ms);
 int tracer__consume(struct tracer *t);
 /* Refreshes the counters of every tracked connection from the kernel, then calls fn for each. */
 int tracer__dump(struct tracer *t, tracer_conn_fn fn, void *ctx);
-/* Walks the TCP sockets of the calling thread's network namespace. */
-int tracer__seed(struct tracer *t, tracer_seed_fn fn, void *ctx);
+/* The kernel address of the socket of an existing connection in the calling thread's network
+ * namespace (tuple as /proc/net/tcp gives it); *sk is 0 when there is none. 0 or -errno. */
+int tracer__lookup(struct tracer *t, const struct nt_tuple *tuple, uint64_t *sk);
 /* Starts tracking sk unless the probes already do. 0, -EEXIST, or -E2BIG when full. */
 int tracer__track(struct tracer *t, uint64_t sk, const struct nt_conn *conn);
 /* Offset guessing, for the offset-based object: the probes are attached but report nothing

@@ -145,11 +145,7 @@ def main():
     nt.require_root()
     test_exact()
     test_incremental()
-    if "--offsets=guess" in nt.EXTRA:
-        print("skip: connections from before start-up are not tracked with guessed offsets "
-              "(nettracer(8), OFFSET GUESSING)")
-    else:
-        test_existing()
+    test_existing()
 
 
 if __name__ == "__main__":

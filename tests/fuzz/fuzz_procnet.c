@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include "procnet.h"
 
 #define CHECK(cond)                                                                                \
@@ -31,6 +32,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (procnet_status_uid(s, &uid))
 		CHECK(strstr(s, "\nUid:") != NULL);
+	for (int v6 = 0; v6 < 2; v6++) {
+		struct nt_seed seed;
+
+		if (procnet_tcp_line(s, v6, &seed))
+			CHECK(seed.tuple.family == (v6 ? AF_INET6 : AF_INET) && seed.sk == 0);
+	}
 
 	free(s);
 	return 0;

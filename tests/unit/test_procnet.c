@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <sys/socket.h>
 #include "procnet.h"
 
 static void assert_inode(const char *link, uint64_t want)
@@ -312,6 +313,57 @@ static void test_owners_no_root(void **state)
 	procnet_owners_free(&t);
 }
 
+/* Lines as the kernel prints them (tcp4_seq_show, tcp6_seq_show). */
+static void test_tcp_line(void **state)
+{
+	static const char v4[] =
+		"   3: 0100007F:1F90 0A01A8C0:D431 01 00000000:00000000 02:000AFBDB 00000000  1000 "
+		"       0 87654 1 0000000000000000 20 4 30 10 -1\n";
+	static const char v6[] =
+		"   0: 00000000000000000000000001000000:0016 0000000000000000FFFF00000100007F:9C40 "
+		"0A 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 "
+		"100 0 0 10 0\n";
+	static const uint8_t lo4[4] = { 127, 0, 0, 1 }, peer4[4] = { 192, 168, 1, 10 };
+	static const uint8_t lo6[16] = { [15] = 1 };
+	static const uint8_t mapped[16] = { [10] = 0xff, [11] = 0xff, 127, 0, 0, 1 };
+	struct nt_seed s;
+
+	assert_true(procnet_tcp_line(v4, false, &s));
+	assert_int_equal(s.tuple.family, AF_INET);
+	assert_memory_equal(s.tuple.saddr, lo4, 4);
+	assert_memory_equal(s.tuple.daddr, peer4, 4);
+	assert_int_equal(s.tuple.sport, 8080);
+	assert_int_equal(s.tuple.dport, 54321);
+	assert_int_equal(s.state, 1);
+	assert_int_equal(s.ino, 87654);
+	assert_int_equal(s.sk, 0);
+
+	assert_true(procnet_tcp_line(v6, true, &s));
+	assert_int_equal(s.tuple.family, AF_INET6);
+	assert_memory_equal(s.tuple.saddr, lo6, 16);
+	assert_memory_equal(s.tuple.daddr, mapped, 16);
+	assert_int_equal(s.tuple.sport, 22);
+	assert_int_equal(s.tuple.dport, 40000);
+	assert_int_equal(s.state, 10);
+	assert_int_equal(s.ino, 4242);
+}
+
+static void test_tcp_line_bad(void **state)
+{
+	struct nt_seed s;
+
+	assert_false(procnet_tcp_line("  sl  local_address rem_address   st tx_queue rx_queue\n",
+				      false, &s));
+	/* An IPv6 line read as IPv4 and the reverse: wrong address widths. */
+	assert_false(procnet_tcp_line("   0: 00000000000000000000000001000000:0016 "
+				      "00000000000000000000000000000000:0000 0A 0:0 0:0 0 0 0 1",
+				      false, &s));
+	assert_false(procnet_tcp_line("   0: 0100007F:1F90 0A01A8C0:D431 01 0:0 0:0 0 0 0 1", true,
+				      &s));
+	assert_false(procnet_tcp_line("   0: 0100007F:1F90 0A01A8C0:D431 01", false, &s));
+	assert_false(procnet_tcp_line("", false, &s));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +374,8 @@ int main(void)
 		cmocka_unit_test(test_owners),
 		cmocka_unit_test(test_owners_many_sockets),
 		cmocka_unit_test(test_owners_no_root),
+		cmocka_unit_test(test_tcp_line),
+		cmocka_unit_test(test_tcp_line_bad),
 	};
 
 	return cmocka_run_group_tests_name("procnet", tests, setup, teardown);
