@@ -107,7 +107,6 @@ struct display {
 	struct pipeline *p;
 	struct table *table;
 	enum table_sort sort;
-	uint64_t events;  /* connect, accept and close records seen */
 	uint64_t time_ns; /* of the dump shown */
 	int in_fd;	  /* where Enter and q come from; -1 once it has ended */
 	bool ansi;	  /* stdout is a terminal: redraw in place */
@@ -115,20 +114,14 @@ struct display {
 
 struct dump_ctx {
 	struct pipeline *p;
-	struct table *table; /* -d */
 	uint64_t time_ns;
 };
 
 static int dump_conn(void *ctx, uint64_t sk, const struct nt_conn *conn)
 {
 	struct dump_ctx *d = ctx;
-	struct record rec;
 
-	if (!d->table)
-		return pipeline_conn(d->p, sk, conn, d->time_ns);
-	if (metrics__conn(d->p->metrics, sk, conn, d->time_ns, &rec))
-		return table__add(d->table, &rec);
-	return 0;
+	return pipeline_conn(d->p, sk, conn, d->time_ns);
 }
 
 static int dump(struct tracer *t, struct pipeline *p, struct display *v)
@@ -137,7 +130,6 @@ static int dump(struct tracer *t, struct pipeline *p, struct display *v)
 	int err;
 
 	if (v) {
-		d.table = v->table;
 		v->time_ns = d.time_ns;
 		table__clear(v->table);
 	}
@@ -147,27 +139,6 @@ static int dump(struct tracer *t, struct pipeline *p, struct display *v)
 	err = tracer__dump(t, dump_conn, &d);
 	metrics__end(p->metrics);
 	return err;
-}
-
-static void display_sample(void *ctx, int cpu, const void *data, size_t size)
-{
-	struct display *v = ctx;
-	struct record rec;
-
-	if (event_decode(data, size, v->p->clock_offset, &rec)) {
-		v->p->stats.bad_samples++;
-		return;
-	}
-	if (rec.type == RECORD_CLOSE)
-		metrics__close(v->p->metrics, &rec); /* -i: the socket may be reused before a dump */
-	v->events++;
-}
-
-static void display_lost(void *ctx, int cpu, uint64_t count)
-{
-	struct display *v = ctx;
-
-	pipeline_lost(v->p, cpu, count);
 }
 
 /* Enter and q. true when a fresh table is asked for. */
@@ -190,7 +161,7 @@ static void display_draw(struct display *v)
 {
 	struct table_header hdr = {
 		.time_ns = v->time_ns,
-		.events = v->events,
+		.events = v->p->stats.events,
 		.lost = v->p->stats.lost,
 		.sort = v->sort,
 	};
@@ -270,8 +241,7 @@ static int run(const struct config *cfg)
 		if (!v.table)
 			goto out;
 		v.ansi = (!cfg->output || strcmp(cfg->output, "-") == 0) && isatty(STDOUT_FILENO);
-		opts.on_sample = display_sample;
-		opts.on_lost = display_lost;
+		p.table = v.table;
 		opts.ctx = &v;
 		p.report_lost = false;
 	}

@@ -4,6 +4,7 @@
 #include "event.h"
 #include "json.h"
 #include "pipeline.h"
+#include "table.h"
 
 void pipeline_emit(struct pipeline *p, const struct record *rec)
 {
@@ -13,6 +14,13 @@ void pipeline_emit(struct pipeline *p, const struct record *rec)
 
 	if (p->err)
 		return;
+	if (rec->type != RECORD_METRICS && rec->type != RECORD_LOST)
+		p->stats.events++;
+	if (p->table) {
+		if (rec->type == RECORD_METRICS)
+			p->err = table__add(p->table, rec);
+		return;
+	}
 	len = json_format(rec, line, sizeof(line));
 	if (len < 0)
 		return;

@@ -12,6 +12,7 @@ struct pipeline_stats {
 	uint64_t records;     /* lines written */
 	uint64_t bad_samples; /* samples that failed to decode */
 	uint64_t lost;	      /* samples the kernel dropped (perf buffer full) */
+	uint64_t events;      /* connect, accept and close records */
 };
 
 struct pipeline {
@@ -19,6 +20,7 @@ struct pipeline {
 	struct metrics *metrics;
 	int64_t clock_offset; /* CLOCK_BOOTTIME → wall clock, ns */
 	bool report_lost;     /* write lost records (they are counted either way) */
+	struct table *table;  /* -d: metrics records become its rows, nothing is written */
 	int err;	      /* first sink error (-EPIPE: the reader left) */
 	struct pipeline_stats stats;
 };
