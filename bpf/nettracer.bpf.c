@@ -227,16 +227,8 @@ static __always_inline void on_established(void *ctx, void *sk, __u8 direction)
 		c->flags |= NT_CONN_ESTABLISHED;
 		ev.owner = c->owner;
 	}
-	if (direction == NT_DIR_OUTBOUND) {
+	if (direction == NT_DIR_OUTBOUND)
 		emit(ctx, sk, &ev, NT_EVENT_CONNECT);
-	} else {
-#ifdef NT_OFFSETS
-		__u64 key = (__u64)sk;
-		__u8 one = 1;
-
-		bpf_map_update_elem(&pending, &key, &one, BPF_ANY);
-#endif
-	}
 }
 
 static __always_inline bool was_established(int oldstate)
@@ -292,6 +284,17 @@ static __always_inline int handle_state(void *ctx, void *sk, int oldstate, int n
 			c->direction = NT_DIR_OUTBOUND;
 		}
 		break;
+#ifdef NT_OFFSETS
+	case TCP_SYN_RECV: {
+		/* A new child: accept() may dequeue it before the softirq that created it marks it
+		 * ESTABLISHED, so it is pending from its birth. */
+		__u64 key = (__u64)sk;
+		__u8 one = 1;
+
+		bpf_map_update_elem(&pending, &key, &one, BPF_ANY);
+		break;
+	}
+#endif
 	case TCP_ESTABLISHED:
 		if (oldstate == TCP_SYN_SENT)
 			on_established(ctx, sk, NT_DIR_OUTBOUND);

@@ -50,7 +50,11 @@ def main():
     # The kernel may hand a later server the same ephemeral port: check per port.
     by_port = {}
     for sc in scenarios:
-        by_port.setdefault((sc["port"], sc["netns"]), {}).update(events.expected(sc))
+        merged = by_port.setdefault((sc["port"], sc["netns"]), {})
+        for k, (pids, comm, n) in events.expected(sc).items():
+            e = merged.setdefault(k, [set(), comm, 0])
+            e[0] |= pids
+            e[2] += n
     n = 0
     for sc in scenarios:
         exp = by_port.pop((sc["port"], sc["netns"]), None)
