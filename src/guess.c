@@ -79,7 +79,8 @@ static uint64_t load(const uint8_t *p, unsigned int size)
 {
 	uint64_t v = 0;
 
-	memcpy(&v, p, size); /* little endian hosts: the low bytes */
+	/* Little endian hosts: the low bytes. Wider fields (addresses) compare as bytes. */
+	memcpy(&v, p, size < sizeof(v) ? size : sizeof(v));
 	return v;
 }
 

@@ -121,7 +121,8 @@ int metrics__end(struct metrics *m)
 
 	if (!m->incremental)
 		return 0;
-	qsort(m->cur, m->ncur, sizeof(*m->cur), cmp_seen);
+	if (m->ncur) /* an empty dump may have no array at all: qsort(NULL) is undefined */
+		qsort(m->cur, m->ncur, sizeof(*m->cur), cmp_seen);
 	tmp = m->prev;
 	m->prev = m->cur;
 	m->nprev = m->ncur;
