@@ -140,6 +140,23 @@ static int parse_events(const char *s, __u32 *out)
 	return 0;
 }
 
+/* The option getopt_long() just returned, as the user wrote it, for messages. */
+static const char *opt_name(char **argv, int opt)
+{
+	static char shortopt[3] = "-?";
+	const char *arg = argv[optind - 1];
+	int c = (opt == '?' || opt == ':') ? optopt : opt;
+
+	/* "-p 0": the value has its own argument; "--pid=0", "-p0" and "-vp0" do not. */
+	if (arg == optarg && optind >= 2)
+		arg = argv[optind - 2];
+	if (strncmp(arg, "--", 2) == 0 || c <= 0 || c > 127)
+		return arg;
+	/* Inside a group of short options ("-zi") only getopt knows which one it was. */
+	shortopt[1] = c;
+	return shortopt;
+}
+
 int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_size)
 {
 	bool sort = false;
@@ -231,10 +248,10 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_s
 		case 'V':
 			return CLI_VERSION;
 		case ':':
-			snprintf(err, err_size, "option '%s' needs a value", argv[optind - 1]);
+			snprintf(err, err_size, "option '%s' needs a value", opt_name(argv, opt));
 			return -EINVAL;
 		default:
-			snprintf(err, err_size, "unknown option '%s'", argv[optind - 1]);
+			snprintf(err, err_size, "unknown option '%s'", opt_name(argv, opt));
 			return -EINVAL;
 		}
 	}
@@ -249,12 +266,10 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_s
 	}
 	return CLI_RUN;
 bad_value:
-	/* "-p 0" has the value in its own argument, "--pid=0" and "-p0" do not. */
-	snprintf(err, err_size, "invalid value '%s' for option '%s'", optarg,
-		 argv[optind - 1] == optarg && optind >= 2 ? argv[optind - 2] : argv[optind - 1]);
+	snprintf(err, err_size, "invalid value '%s' for option '%s'", optarg, opt_name(argv, opt));
 	return -EINVAL;
 too_many:
-	snprintf(err, err_size, "option '%s' given more than %d times", argv[optind - 1],
+	snprintf(err, err_size, "option '%s' given more than %d times", opt_name(argv, opt),
 		 NT_FILTER_MAX);
 	return -EINVAL;
 }

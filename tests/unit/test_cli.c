@@ -350,10 +350,28 @@ static void test_parse_twice(void **state)
 	assert_true(cfg.interval == 1.0);
 }
 
+/* Messages name the option as the user wrote it, also inside a group of short options. */
+static void test_messages_name_the_option(void **state)
+{
+	assert_int_equal(parse("-zi"), -EINVAL);
+	assert_string_equal(err, "unknown option '-z'");
+	assert_int_equal(parse("-vt"), -EINVAL);
+	assert_string_equal(err, "option '-t' needs a value");
+	assert_int_equal(parse("-p", "x"), -EINVAL);
+	assert_string_equal(err, "invalid value 'x' for option '-p'");
+	assert_int_equal(parse("--port=0"), -EINVAL);
+	assert_string_equal(err, "invalid value '0' for option '--port=0'");
+	assert_int_equal(parse("-p1", "-p2", "-p3", "-p4", "-p5", "-p6", "-p7", "-p8", "-p9", "-p10",
+			       "-p11", "-p12", "-p13", "-p14", "-p15", "-p16", "-p17"),
+			 -EINVAL);
+	assert_string_equal(err, "option '-p' given more than 16 times");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_messages_name_the_option),
 		cmocka_unit_test(test_output),
 		cmocka_unit_test(test_output_empty),
 		cmocka_unit_test(test_interval),
