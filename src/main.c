@@ -180,6 +180,20 @@ static void display_draw(struct display *v)
 		v->p->err = err;
 }
 
+/* Connections the full map could not take, said once per dump in which there were new ones. */
+static void warn_map_full(struct tracer *t, unsigned int map_size, uint64_t *seen)
+{
+	uint64_t s[NT_STAT_MAX] = {};
+
+	if (tracer__stats(t, s) || s[NT_STAT_MAP_FULL] <= *seen)
+		return;
+	fprintf(stderr,
+		"nettracer: %llu connections not tracked: the connection map is full "
+		"(--map-size=%u)\n",
+		(unsigned long long)(s[NT_STAT_MAP_FULL] - *seen), map_size);
+	*seen = s[NT_STAT_MAP_FULL];
+}
+
 static void print_summary(struct tracer *t, const struct pipeline *p)
 {
 	uint64_t s[NT_STAT_MAX] = {};
@@ -214,7 +228,7 @@ static int run(const struct config *cfg)
 	};
 	struct display v = { .p = &p, .sort = cfg->sort, .in_fd = -1 };
 	struct snapshot_stats snap = {};
-	uint64_t interval_ns = cfg->interval * 1e9, next_dump;
+	uint64_t interval_ns = cfg->interval * 1e9, next_dump, map_full_seen = 0;
 	struct tracer *t = NULL;
 	const char *why, *missing;
 	int err, ret = 1;
@@ -295,6 +309,7 @@ static int run(const struct config *cfg)
 			}
 			if (v.table)
 				display_draw(&v);
+			warn_map_full(t, cfg->map_size, &map_full_seen);
 		}
 		if (reopen) {
 			reopen = 0;
