@@ -256,7 +256,6 @@ static int run(const struct config *cfg)
 			goto out;
 		v.ansi = (!cfg->output || strcmp(cfg->output, "-") == 0) && isatty(STDOUT_FILENO);
 		p.table = v.table;
-		opts.ctx = &v;
 		p.report_lost = false;
 	}
 	install_signals();
