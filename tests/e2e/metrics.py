@@ -29,10 +29,11 @@ def quiet_match(tracer, sock_end, sport, dport):
             "packets_sent": after.get("segs_out", 0),
             "packets_received": after.get("segs_in", 0),
             "retransmits": after.get("retrans", 0),
-            "rtt_us": round(after["rtt"][0] * 1000),
-            "rttvar_us": round(after["rtt"][1] * 1000),
+            "rtt": after["rtt"],
         }
-        got = {k: m[k] for k in want}
+        got = {k: m[k] for k in want if k != "rtt"}
+        # ss prints RTT in ms with %g: six significant digits.
+        got["rtt"] = (float("%g" % (m["rtt_us"] / 1000)), float("%g" % (m["rttvar_us"] / 1000)))
         last[0] = (got, want)
         return (m, after) if got == want else None
     last = [None]

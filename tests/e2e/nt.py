@@ -1,4 +1,5 @@
 """Shared helpers of the end-to-end tests: run the real nettracer, real sockets, real namespaces."""
+import atexit
 import json
 import os
 import signal
@@ -80,6 +81,17 @@ def loopback_pair(family=socket.AF_INET, host="127.0.0.1"):
     return c, s, lst
 
 
+RUNNING = []
+
+
+@atexit.register
+def _stop_all():
+    """A failing test must not leave a tracer running (it would trace the next tests)."""
+    for p in RUNNING:
+        if p.poll() is None:
+            p.kill()
+
+
 class Tracer:
     """nettracer writing to a temporary file; ready once it has seen a sentinel connection."""
 
@@ -90,6 +102,7 @@ class Tracer:
         cmd = [NETTRACER, "-o", self.path] + EXTRA + list(args) + ([] if sentinel else ["-v"])
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(self.errpath, "wb"),
                                      stdin=subprocess.DEVNULL)
+        RUNNING.append(self.proc)
         if sentinel:
             self._sentinel()
         else:
