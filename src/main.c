@@ -183,15 +183,25 @@ static void display_draw(struct display *v)
 /* Connections the full map could not take, said once per dump in which there were new ones. */
 static void warn_map_full(struct tracer *t, unsigned int map_size, uint64_t *seen)
 {
-	uint64_t s[NT_STAT_MAX] = {};
+	uint64_t s[NT_STAT_MAX] = {}, n;
 
-	if (tracer__stats(t, s) || s[NT_STAT_MAP_FULL] <= *seen)
+	if (tracer__stats(t, s))
 		return;
-	fprintf(stderr,
-		"nettracer: %llu connections not tracked: the connection map is full "
-		"(--map-size=%u)\n",
-		(unsigned long long)(s[NT_STAT_MAP_FULL] - *seen), map_size);
-	*seen = s[NT_STAT_MAP_FULL];
+	n = metrics_untracked_new(s[NT_STAT_MAP_FULL], seen);
+	if (n)
+		fprintf(stderr,
+			"nettracer: %llu connections not tracked: the connection map is full "
+			"(--map-size=%u)\n",
+			(unsigned long long)n, map_size);
+}
+
+static void settle_lost(struct tracer *t, struct pipeline *p)
+{
+	int ncpu = tracer__ncpu();
+	uint64_t failed[ncpu > 0 ? ncpu : 1];
+
+	if (ncpu > 0 && !tracer__stat_per_cpu(t, NT_STAT_OUTPUT_FAIL, failed, ncpu))
+		pipeline_settle_lost(p, failed, ncpu);
 }
 
 static void print_summary(struct tracer *t, const struct pipeline *p)
@@ -322,6 +332,7 @@ static int run(const struct config *cfg)
 	}
 	/* Samples below the wake-up threshold are still in the ring. */
 	tracer__consume(t);
+	settle_lost(t, &p);
 	if (!p.err)
 		p.err = output__flush(p.out);
 	if (p.err && p.err != -EPIPE) {

@@ -154,3 +154,13 @@ void metrics__close(struct metrics *m, struct record *rec)
 	/* The socket address may be reused by a later connection before the next dump. */
 	p->totals = (struct record_metrics){};
 }
+
+uint64_t metrics_untracked_new(uint64_t total, uint64_t *reported)
+{
+	uint64_t n = total > *reported ? total - *reported : 0;
+
+	/* The counter only grows while the programs are loaded; should a sum ever be smaller,
+	 * it says nothing new and becomes the new base. */
+	*reported = total;
+	return n;
+}

@@ -30,4 +30,8 @@ uint64_t metrics_counter_delta(uint64_t now, uint64_t prev, unsigned int bits);
 void metrics_delta(struct record_metrics *out, const struct record_metrics *now,
 		   const struct record_metrics *prev);
 
+/* Map-full accounting: connections newly left untracked since the last report, from the
+ * summed kernel counter (total) and what was reported so far (*reported, advanced). */
+uint64_t metrics_untracked_new(uint64_t total, uint64_t *reported);
+
 #endif /* NT_METRICS_H */

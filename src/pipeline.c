@@ -54,6 +54,8 @@ void pipeline_lost(void *ctx, int cpu, uint64_t count)
 	clock_gettime(CLOCK_REALTIME, &now);
 	rec.time_ns = (uint64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 	p->stats.lost += count;
+	if (cpu >= 0 && cpu < PIPELINE_MAX_CPUS)
+		p->lost_cpu[cpu] += count;
 	if (p->report_lost)
 		pipeline_emit(p, &rec);
 }
@@ -65,4 +67,13 @@ int pipeline_conn(struct pipeline *p, uint64_t sk, const struct nt_conn *conn, u
 	if (metrics__conn(p->metrics, sk, conn, time_ns, &rec))
 		pipeline_emit(p, &rec);
 	return p->err;
+}
+
+void pipeline_settle_lost(struct pipeline *p, const uint64_t *failed, int ncpu)
+{
+	int cpu;
+
+	for (cpu = 0; cpu < ncpu && cpu < PIPELINE_MAX_CPUS; cpu++)
+		if (failed[cpu] > p->lost_cpu[cpu])
+			pipeline_lost(p, cpu, failed[cpu] - p->lost_cpu[cpu]);
 }

@@ -15,6 +15,8 @@ struct pipeline_stats {
 	uint64_t events;      /* connect, accept and close records */
 };
 
+#define PIPELINE_MAX_CPUS 1024
+
 struct pipeline {
 	struct output *out;
 	struct metrics *metrics;
@@ -23,6 +25,7 @@ struct pipeline {
 	struct table *table;  /* -d: metrics records become its rows, nothing is written */
 	int err;	      /* first sink error (-EPIPE: the reader left) */
 	struct pipeline_stats stats;
+	uint64_t lost_cpu[PIPELINE_MAX_CPUS]; /* lost, as the kernel reported it, per CPU */
 };
 
 void pipeline_sample(void *pipeline, int cpu, const void *data, size_t size);
@@ -30,5 +33,8 @@ void pipeline_lost(void *pipeline, int cpu, uint64_t count);
 /* One conns map entry of a dump at time_ns. */
 int pipeline_conn(struct pipeline *p, uint64_t sk, const struct nt_conn *conn, uint64_t time_ns);
 void pipeline_emit(struct pipeline *p, const struct record *rec);
+/* At exit: samples the probes failed to output (failed[cpu]) that the kernel has not reported
+ * as lost yet (it does so only once the ring has room again) become lost records too. */
+void pipeline_settle_lost(struct pipeline *p, const uint64_t *failed, int ncpu);
 
 #endif /* NT_PIPELINE_H */

@@ -485,17 +485,35 @@ void tracer__set_offsets(struct tracer *t, const struct nt_offsets *offsets)
 	__atomic_store_n(&guess_vars(t)->nt_ready, 1, __ATOMIC_RELEASE);
 }
 
+int tracer__ncpu(void)
+{
+	return libbpf_num_possible_cpus();
+}
+
+int tracer__stat_per_cpu(struct tracer *t, unsigned int stat, uint64_t *values, int ncpu)
+{
+	__u64 v[ncpu > 0 ? ncpu : 1];
+	__u32 key = stat;
+	int cpu;
+
+	if (ncpu != libbpf_num_possible_cpus() || bpf_map_lookup_elem(t->stats_fd, &key, v))
+		return -EINVAL;
+	for (cpu = 0; cpu < ncpu; cpu++)
+		values[cpu] = v[cpu];
+	return 0;
+}
+
 int tracer__stats(struct tracer *t, uint64_t stats[NT_STAT_MAX])
 {
-	int ncpu = libbpf_num_possible_cpus(), fd = t->stats_fd;
-	__u64 values[ncpu > 0 ? ncpu : 1];
-	__u32 key;
-	int cpu;
+	int ncpu = tracer__ncpu(), cpu, err;
+	uint64_t values[ncpu > 0 ? ncpu : 1];
+	unsigned int key;
 
 	for (key = 0; key < NT_STAT_MAX; key++) {
 		stats[key] = 0;
-		if (ncpu <= 0 || bpf_map_lookup_elem(fd, &key, values))
-			return -errno;
+		err = tracer__stat_per_cpu(t, key, values, ncpu);
+		if (err)
+			return err;
 		for (cpu = 0; cpu < ncpu; cpu++)
 			stats[key] += values[cpu];
 	}

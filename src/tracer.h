@@ -51,6 +51,10 @@ uint64_t tracer__guess_sk(struct tracer *t);
 /* Copies NT_PEEK_SIZE bytes of kernel memory at addr into buf. 0 or -errno. */
 int tracer__peek(struct tracer *t, uint64_t addr, void *buf);
 void tracer__set_offsets(struct tracer *t, const struct nt_offsets *offsets);
+/* CPUs the per-CPU counters have. */
+int tracer__ncpu(void);
+/* One counter of the BPF programs (enum nt_stat), per CPU. 0 or -errno. */
+int tracer__stat_per_cpu(struct tracer *t, unsigned int stat, uint64_t *values, int ncpu);
 /* Sums the per-CPU counters of the BPF programs. */
 int tracer__stats(struct tracer *t, uint64_t stats[NT_STAT_MAX]);
 void tracer__destroy(struct tracer *t);

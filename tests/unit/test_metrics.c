@@ -369,9 +369,25 @@ static void test_free_null(void **state)
 	metrics__free(NULL);
 }
 
+/* Map-full accounting: each report names only what is new; nothing new, nothing said. */
+static void test_untracked_accounting(void **state)
+{
+	uint64_t reported = 0;
+
+	assert_int_equal(metrics_untracked_new(0, &reported), 0);
+	assert_int_equal(metrics_untracked_new(7, &reported), 7);
+	assert_int_equal(metrics_untracked_new(7, &reported), 0);
+	assert_int_equal(metrics_untracked_new(12, &reported), 5);
+	assert_int_equal(reported, 12);
+	/* A smaller sum is no news; counting goes on from it. */
+	assert_int_equal(metrics_untracked_new(3, &reported), 0);
+	assert_int_equal(metrics_untracked_new(4, &reported), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_untracked_accounting),
 		cmocka_unit_test(test_counter_delta),
 		cmocka_unit_test(test_counter_delta_wrap),
 		cmocka_unit_test(test_counter_delta_reset),
