@@ -39,18 +39,27 @@ static void collect(struct seeds *seeds, const struct nt_seed *s)
 	seeds->v[seeds->n++] = *s;
 }
 
-/* Inbound when a listener of the same namespace has the local port. */
-static enum nt_direction direction_of(const struct seeds *seeds, const struct nt_seed *s)
+/* Listeners first, each group by namespace and port: a binary search finds a listener. */
+static int cmp_seed(const void *a, const void *b)
 {
-	size_t i;
+	const struct nt_seed *x = a, *y = b;
 
-	for (i = 0; i < seeds->n; i++) {
-		const struct nt_seed *l = &seeds->v[i];
+	if ((x->state == TCP_LISTEN) != (y->state == TCP_LISTEN))
+		return x->state == TCP_LISTEN ? -1 : 1;
+	if (x->netns != y->netns)
+		return x->netns < y->netns ? -1 : 1;
+	return (int)x->tuple.sport - (int)y->tuple.sport;
+}
 
-		if (l->state == TCP_LISTEN && l->netns == s->netns && l->tuple.sport == s->tuple.sport)
-			return NT_DIR_INBOUND;
-	}
-	return NT_DIR_OUTBOUND;
+/* Inbound when a listener of the same namespace has the local port; the nl listeners lead. */
+static enum nt_direction direction_of(const struct seeds *seeds, size_t nl,
+				      const struct nt_seed *s)
+{
+	struct nt_seed key = { .state = TCP_LISTEN, .netns = s->netns,
+			       .tuple.sport = s->tuple.sport };
+
+	return nl && bsearch(&key, seeds->v, nl, sizeof(key), cmp_seed) ? NT_DIR_INBOUND
+									  : NT_DIR_OUTBOUND;
 }
 
 static void track_all(struct tracer *t, const struct seeds *seeds, const struct owner_table *owners,
@@ -58,18 +67,20 @@ static void track_all(struct tracer *t, const struct seeds *seeds, const struct 
 {
 	const struct nt_owner *o;
 	struct nt_conn conn;
-	size_t i;
+	size_t i, nl = 0;
 	int err;
 
-	for (i = 0; i < seeds->n; i++) {
+	if (seeds->n)
+		qsort(seeds->v, seeds->n, sizeof(*seeds->v), cmp_seed);
+	while (nl < seeds->n && seeds->v[nl].state == TCP_LISTEN)
+		nl++;
+	for (i = nl; i < seeds->n; i++) {
 		const struct nt_seed *s = &seeds->v[i];
 
-		if (s->state == TCP_LISTEN)
-			continue;
 		memset(&conn, 0, sizeof(conn));
 		conn.tuple = s->tuple;
 		conn.netns = s->netns;
-		conn.direction = direction_of(seeds, s);
+		conn.direction = direction_of(seeds, nl, s);
 		conn.flags = NT_CONN_ESTABLISHED;
 		o = s->ino ? procnet_owner(owners, s->ino) : NULL;
 		if (o)
