@@ -44,7 +44,7 @@ err_free:
 	return NULL;
 }
 
-static int write_all(int fd, const char *p, size_t len)
+int output_write_all(int fd, const char *p, size_t len)
 {
 	ssize_t n;
 
@@ -67,7 +67,7 @@ int output__flush(struct output *out)
 
 	if (!out->len)
 		return 0;
-	err = write_all(out->fd, out->buf, out->len);
+	err = output_write_all(out->fd, out->buf, out->len);
 	out->len = 0;
 	return err;
 }
@@ -81,7 +81,7 @@ int output__write(struct output *out, const char *line, size_t len)
 		if (err)
 			return err;
 		if (len > sizeof(out->buf))
-			return write_all(out->fd, line, len);
+			return output_write_all(out->fd, line, len);
 	}
 	memcpy(out->buf + out->len, line, len);
 	out->len += len;

@@ -15,5 +15,7 @@ int output__flush(struct output *out);
 /* Flushes, then reopens the file by name (log rotation). No-op for stdout. */
 int output__reopen(struct output *out);
 void output__close(struct output *out);
+/* write(2) until all of p is written or an error; async-signal-safe. 0 or -errno. */
+int output_write_all(int fd, const char *p, size_t len);
 
 #endif /* NT_OUTPUT_H */

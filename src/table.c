@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include "output.h"
 #include "table.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -559,21 +560,6 @@ static struct {
 
 static volatile sig_atomic_t term_dirty;
 
-static void write_all(int fd, const char *p, size_t len)
-{
-	ssize_t n;
-
-	while (len) {
-		n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		p += n;
-		len -= n;
-	}
-}
-
 /* A process that is not in the terminal's foreground would be stopped for changing its modes
  * (SIGTTOU) or reading it (SIGTTIN); its shell owns the terminal then. */
 static bool foreground(int fd)
@@ -597,7 +583,7 @@ static void term_take(void)
 		term.raw = tcsetattr(term.in_fd, TCSANOW, &raw) == 0;
 	}
 	if (term.out_fd >= 0 && !term.screen) {
-		write_all(term.out_fd, SCREEN_TAKE, strlen(SCREEN_TAKE));
+		output_write_all(term.out_fd, SCREEN_TAKE, strlen(SCREEN_TAKE));
 		term.screen = true;
 	}
 }
@@ -608,7 +594,7 @@ static void term_give(void)
 		tcsetattr(term.in_fd, TCSANOW, &term.saved);
 	term.raw = false;
 	if (term.screen)
-		write_all(term.out_fd, SCREEN_GIVE, strlen(SCREEN_GIVE));
+		output_write_all(term.out_fd, SCREEN_GIVE, strlen(SCREEN_GIVE));
 	term.screen = false;
 }
 
@@ -642,7 +628,7 @@ static void replay_stderr(void)
 		return;
 	dup2(term.err_fd, STDERR_FILENO);
 	while ((n = pread(term.held_fd, buf, sizeof(buf), off)) > 0) {
-		write_all(STDERR_FILENO, buf, n);
+		output_write_all(STDERR_FILENO, buf, n);
 		off += n;
 	}
 	close(term.err_fd);
