@@ -122,7 +122,7 @@ class Quiet:
             time.sleep(1)
         self.busy.append(busy)
         if others:
-            interference.append("%s: %s" % (what, ", ".join(others)))
+            interference.append((what, others))
             log("  note: %s ran while %s was tracing too" % (what, ", ".join(others)))
         if busy >= 0.25:
             log("  note: %s started with the CPUs %.0f%% busy" % (what, 100 * busy))
@@ -730,8 +730,10 @@ def report(args, results):
           % (100 * med(busy), 100 * max(busy)))
         w("")
     if interference:
-        w("Other TCP tracers were running during: " + "; ".join(interference) +
-          ". Their probes slow every run, the baseline too.")
+        pids = sorted({p for _, found in interference for p in found})
+        w("Other TCP tracers were attached during %d of the rounds (%s): their probes slow "
+          "every run, the baseline too, and compete for the CPUs." % (len(interference),
+                                                                       ", ".join(pids)))
         w("")
     w("### Targets")
     w("")
