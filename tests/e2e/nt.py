@@ -43,6 +43,8 @@ def wait_for(cond, timeout=10.0, what="condition", tracer=None):
         if v:
             return v
         if time.monotonic() > deadline:
+            if getattr(cond, "short", None):
+                print("records so far: %s" % cond.short)
             if tracer:
                 tracer.proc.send_signal(signal.SIGINT)
                 tracer.proc.wait(10)
