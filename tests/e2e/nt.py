@@ -35,22 +35,25 @@ def require_root():
         skip("no nettracer binary at " + NETTRACER)
 
 
-def wait_for(cond, timeout=10.0, what="condition", tracer=None):
-    """Polls cond() until it returns a true value; fails after timeout seconds."""
+def wait_for(cond, timeout=10.0, what="condition", tracer=None, step=0.2, show=None):
+    """Polls cond() every step seconds until it returns a true value; fails after timeout
+    seconds, printing show() if given."""
     deadline = time.monotonic() + timeout
     while True:
         v = cond()
         if v:
             return v
         if time.monotonic() > deadline:
+            if show:
+                print(show())
             if getattr(cond, "short", None):
                 print("records so far: %s" % cond.short)
             if tracer:
                 tracer.proc.send_signal(signal.SIGINT)
                 tracer.proc.wait(10)
                 print(open(tracer.errpath).read())
-            fail("timed out waiting for " + what)
-        time.sleep(0.2)
+            fail("timed out after %.1f s waiting for %s" % (timeout, what))
+        time.sleep(step)
 
 
 def read_records(path):

@@ -97,15 +97,7 @@ class Peer:
 def until(cond, timeout, what, show=None, step=0.05):
     """Polls cond() every step seconds; returns its first true value or fails after timeout,
     printing show() if given."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            nt.fail("timed out after %.1f s waiting for %s%s" %
-                    (timeout, what, ":\n" + show() if show else ""))
-        time.sleep(step)
+    return nt.wait_for(cond, timeout, what, step=step, show=show)
 
 
 class Pane:
