@@ -77,6 +77,19 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/* Per CPU: how tp_set_state is doing, for tp_set_state_nested. */
+struct nt_busy {
+	__u32 depth;	/* runs of tp_set_state in progress */
+	__u32 just_ran; /* tp_set_state ran for the state change now being traced */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nt_busy);
+} busy SEC(".maps");
+
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -382,9 +395,44 @@ static __always_inline void *sock_of_fd(long fd)
 
 /* ---- Hooks of the "tracepoint" strategy: raw tracepoints and syscall tracepoints. ---- */
 
+/* The state change hook of every strategy. */
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(tp_set_state, void *sk, int oldstate, int newstate)
 {
+	__u32 zero = 0;
+	struct nt_busy *b = bpf_map_lookup_elem(&busy, &zero);
+
+	if (!b)
+		return 0;
+	b->depth++;
+	b->just_ran = 0;
+	handle_state(ctx, sk, oldstate, newstate);
+	b->depth--;
+	b->just_ran = 1;
+	return 0;
+}
+
+/* Recent kernels do not run a program again on a CPU where it is already running:
+ * a state change in softirq that interrupts tp_set_state in process context is skipped for it.
+ * This second program, attached after the first to the same tracepoint, takes exactly those.
+ * The kernel calls the two in turn for every state change, so the first one has run for this
+ * change unless it was busy on this CPU. Older kernels let the first one nest, and just_ran then
+ * says that it did. */
+SEC("raw_tp/inet_sock_set_state")
+int BPF_PROG(tp_set_state_nested, void *sk, int oldstate, int newstate)
+{
+	__u32 zero = 0;
+	struct nt_busy *b = bpf_map_lookup_elem(&busy, &zero);
+
+	if (!b)
+		return 0;
+	if (b->just_ran) {
+		b->just_ran = 0;
+		return 0;
+	}
+	if (!b->depth)
+		return 0;
+	stat_inc(NT_STAT_NESTED);
 	return handle_state(ctx, sk, oldstate, newstate);
 }
 

@@ -31,6 +31,7 @@ enum nt_conn_flags {
 enum nt_stat {
 	NT_STAT_MAP_FULL = 0, /* a connection could not be tracked: conns map full */
 	NT_STAT_OUTPUT_FAIL,  /* bpf_perf_event_output() failed */
+	NT_STAT_NESTED,	      /* state changes the busy first hook missed and its twin took */
 	NT_STAT_MAX,
 };
 

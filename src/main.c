@@ -206,18 +206,21 @@ static void settle_lost(struct tracer *t, struct pipeline *p)
 
 static void print_summary(struct tracer *t, const struct pipeline *p)
 {
-	uint64_t s[NT_STAT_MAX] = {};
+	uint64_t s[NT_STAT_MAX] = {}, skipped = tracer__missed(t);
 
 	tracer__stats(t, s);
 	if (verbose || p->stats.lost || p->stats.bad_samples || s[NT_STAT_MAP_FULL] ||
-	    s[NT_STAT_OUTPUT_FAIL])
+	    s[NT_STAT_OUTPUT_FAIL] || skipped)
 		fprintf(stderr,
 			"nettracer: %llu records, %llu lost, %llu undecodable, %llu untracked "
-			"(map full), %llu failed outputs\n",
+			"(map full), %llu failed outputs, %llu skipped by the kernel\n",
 			(unsigned long long)p->stats.records, (unsigned long long)p->stats.lost,
 			(unsigned long long)p->stats.bad_samples,
 			(unsigned long long)s[NT_STAT_MAP_FULL],
-			(unsigned long long)s[NT_STAT_OUTPUT_FAIL]);
+			(unsigned long long)s[NT_STAT_OUTPUT_FAIL], (unsigned long long)skipped);
+	if (verbose)
+		fprintf(stderr, "nettracer: %llu nested state changes taken by the second hook\n",
+			(unsigned long long)s[NT_STAT_NESTED]);
 }
 
 static int run(const struct config *cfg)

@@ -143,7 +143,8 @@ static int cmp_rows(const void *pa, const void *pb, void *pkey)
 
 void table_sort(struct record *rows, size_t n, enum table_sort key)
 {
-	qsort_r(rows, n, sizeof(*rows), cmp_rows, &key);
+	if (n > 1) /* an empty table may have no array at all */
+		qsort_r(rows, n, sizeof(*rows), cmp_rows, &key);
 }
 
 /* ---- Rendering ---- */

@@ -16,7 +16,7 @@
 #include "nettracer.skel.h"
 #include "nettracer_offsets.skel.h"
 
-#define MAX_HOOKS 4
+#define MAX_HOOKS 5
 #define WAKEUP_EVENTS 16 /* samples per wake-up: see tracer__poll for the latency side */
 #define DUMP_BATCH 1024
 
@@ -85,12 +85,18 @@ static const char *tracepoint_unavailable(const struct tracer *t)
 
 /* In the order "auto" tries them: cheapest hooks first. */
 static const struct strategy strategies[] = {
-	{ "fentry", ATTACH_FENTRY, fentry_unavailable, { "tp_set_state", "fx_inet_csk_accept" } },
-	{ "kprobe", ATTACH_KPROBE, kprobe_unavailable, { "tp_set_state", "kr_inet_csk_accept" } },
+	{ "fentry",
+	  ATTACH_FENTRY,
+	  fentry_unavailable,
+	  { "tp_set_state", "tp_set_state_nested", "fx_inet_csk_accept" } },
+	{ "kprobe",
+	  ATTACH_KPROBE,
+	  kprobe_unavailable,
+	  { "tp_set_state", "tp_set_state_nested", "kr_inet_csk_accept" } },
 	{ "tracepoint",
 	  ATTACH_TRACEPOINT,
 	  tracepoint_unavailable,
-	  { "tp_set_state", "tp_exit_accept4", "tp_exit_accept" } },
+	  { "tp_set_state", "tp_set_state_nested", "tp_exit_accept4", "tp_exit_accept" } },
 };
 
 static bool uses(const struct strategy *s, const char *prog)
@@ -518,6 +524,28 @@ int tracer__stats(struct tracer *t, uint64_t stats[NT_STAT_MAX])
 			stats[key] += values[cpu];
 	}
 	return 0;
+}
+
+uint64_t tracer__missed(struct tracer *t)
+{
+	uint64_t stats[NT_STAT_MAX], missed = 0;
+	unsigned int i;
+
+	for (i = 0; i < MAX_HOOKS && t->strategy->hooks[i]; i++) {
+		struct bpf_program *prog =
+			bpf_object__find_program_by_name(t->obj, t->strategy->hooks[i]);
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		/* The twin's own skips are covered by the first program, which was then idle. */
+		if (!prog || strcmp(t->strategy->hooks[i], "tp_set_state_nested") == 0 ||
+		    bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+			continue;
+		missed += info.recursion_misses;
+	}
+	if (tracer__stats(t, stats))
+		return missed;
+	return missed > stats[NT_STAT_NESTED] ? missed - stats[NT_STAT_NESTED] : 0;
 }
 
 void tracer__destroy(struct tracer *t)

@@ -2,6 +2,7 @@
 import atexit
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -152,6 +153,8 @@ class Tracer:
         self.stderr = open(self.errpath).read()
         if rc != 0:
             fail("nettracer exited with %d: %s" % (rc, self.stderr))
+        if re.search(r"[1-9]\d* skipped by the kernel", self.stderr):
+            fail("the kernel skipped hooks and records were lost: " + self.stderr)
         check_jq(self.path)
         return self.records()
 
@@ -182,6 +185,19 @@ class Netns:
 
 def own_netns():
     return os.stat("/proc/self/ns/net").st_ino
+
+
+def port_quiet(port):
+    """True when no socket in this namespace but a listener or a time-wait one uses port: every
+    state change of its connections has happened."""
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(name) as f:
+            for line in list(f)[1:]:
+                fields = line.split()
+                ports = {int(a.rsplit(":", 1)[1], 16) for a in fields[1:3]}
+                if port in ports and fields[3] not in ("06", "0A"):
+                    return False
+    return True
 
 
 def conn_key(r):

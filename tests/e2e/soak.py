@@ -61,8 +61,9 @@ def main():
         if exp:
             n += events.check(recs, sc, "ipv4", exp)
     # The first quarter warms up (buffers, allocator); after that RSS must not keep growing.
+    # Under ASan (NT_SOAK_RSS=0) freed memory waits in quarantine; LeakSanitizer checks instead.
     warm = rss[len(rss) // 4]
-    if rss[-1] > warm + 2048:
+    if os.environ.get("NT_SOAK_RSS") != "0" and rss[-1] > warm + 2048:
         nt.fail("RSS grew from %d kB to %d kB" % (warm, rss[-1]))
     print("ok: soak %.0f s: %d connections, %d transfers, %d records exact, 0 lost, "
           "RSS %d -> %d kB" % (seconds, n // 4, len(done), n, warm, rss[-1]))
