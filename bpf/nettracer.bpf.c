@@ -77,18 +77,25 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
-/* Per CPU: how tp_set_state is doing, for tp_set_state_nested. */
-struct nt_busy {
-	__u32 depth;	/* runs of tp_set_state in progress */
-	__u32 just_ran; /* tp_set_state ran for the state change now being traced */
+/* Per CPU, the state changes tp_set_state has started on and tp_set_state_nested has not yet
+ * seen: a stack, as changes nest (process context, then softirq). */
+#define NT_NEST_MAX 8
+
+struct nt_nest {
+	__u32 n;
+	__u32 pad;
+	struct {
+		__u64 sk;
+		__u64 states;
+	} change[NT_NEST_MAX];
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct nt_busy);
-} busy SEC(".maps");
+	__type(value, struct nt_nest);
+} nest SEC(".maps");
 
 static __always_inline void stat_inc(__u32 idx)
 {
@@ -399,39 +406,43 @@ static __always_inline void *sock_of_fd(long fd)
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(tp_set_state, void *sk, int oldstate, int newstate)
 {
-	__u32 zero = 0;
-	struct nt_busy *b = bpf_map_lookup_elem(&busy, &zero);
+	__u32 zero = 0, n;
+	struct nt_nest *st = bpf_map_lookup_elem(&nest, &zero);
 
-	if (!b)
-		return 0;
-	b->depth++;
-	b->just_ran = 0;
-	handle_state(ctx, sk, oldstate, newstate);
-	b->depth--;
-	b->just_ran = 1;
-	return 0;
+	if (st) {
+		/* Claim the slot first: a change that interrupts us then pushes above it. */
+		n = st->n < NT_NEST_MAX ? st->n : 0;
+		st->n = n + 1;
+		barrier();
+		st->change[n].sk = (__u64)sk;
+		st->change[n].states = (__u64)oldstate << 32 | (__u32)newstate;
+	}
+	return handle_state(ctx, sk, oldstate, newstate);
 }
 
-/* Recent kernels do not run a program again on a CPU where it is already running:
- * a state change in softirq that interrupts tp_set_state in process context is skipped for it.
- * This second program, attached after the first to the same tracepoint, takes exactly those.
- * The kernel calls the two in turn for every state change, so the first one has run for this
- * change unless it was busy on this CPU. Older kernels let the first one nest, and just_ran then
- * says that it did. */
+/* The kernel does not run a program again on a CPU where it is already running (recent kernels
+ * count these as recursion_misses): a state change in softirq that interrupts tp_set_state in
+ * process context is skipped for it. This second program, attached after the first to the same
+ * tracepoint, runs right after it for every change, and handles exactly the changes that the
+ * first did not note on this CPU's stack. Entries above the one found belong to changes whose
+ * second run the kernel skipped instead: they were handled, and are dropped with it. */
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(tp_set_state_nested, void *sk, int oldstate, int newstate)
 {
-	__u32 zero = 0;
-	struct nt_busy *b = bpf_map_lookup_elem(&busy, &zero);
+	__u64 states = (__u64)oldstate << 32 | (__u32)newstate;
+	__u32 zero = 0, n, i;
+	struct nt_nest *st = bpf_map_lookup_elem(&nest, &zero);
 
-	if (!b)
+	if (!st)
 		return 0;
-	if (b->just_ran) {
-		b->just_ran = 0;
-		return 0;
+	n = st->n;
+#pragma unroll
+	for (i = NT_NEST_MAX; i > 0; i--) {
+		if (i <= n && st->change[i - 1].sk == (__u64)sk && st->change[i - 1].states == states) {
+			st->n = i - 1;
+			return 0;
+		}
 	}
-	if (!b->depth)
-		return 0;
 	stat_inc(NT_STAT_NESTED);
 	return handle_state(ctx, sk, oldstate, newstate);
 }

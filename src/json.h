@@ -6,8 +6,14 @@
 #include <sys/types.h>
 #include "record.h"
 
+/* The formatter's state: one reusable jansson object per kind of record. */
+struct json_fmt;
+
+struct json_fmt *json_fmt_new(void);
+void json_fmt_free(struct json_fmt *fmt);
+
 /* Writes rec as JSON and a newline into buf. Returns the length, or -ENOSPC / -ENOMEM. */
-ssize_t json_format(const struct record *rec, char *buf, size_t size);
+ssize_t json_format(struct json_fmt *fmt, const struct record *rec, char *buf, size_t size);
 
 /* Copies src (len bytes) to dst as valid UTF-8, each invalid byte replaced by U+FFFD.
  * dst must hold 3 * len + 1 bytes. Returns the length written. */

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "event.h"
 #include "guess.h"
+#include "json.h"
 #include "pipeline.h"
 #include "snapshot.h"
 #include "table.h"
@@ -206,7 +207,8 @@ static void settle_lost(struct tracer *t, struct pipeline *p)
 
 static void print_summary(struct tracer *t, const struct pipeline *p)
 {
-	uint64_t s[NT_STAT_MAX] = {}, skipped = tracer__missed(t);
+	char detail[256] = "";
+	uint64_t s[NT_STAT_MAX] = {}, skipped = tracer__missed(t, detail, sizeof(detail));
 
 	tracer__stats(t, s);
 	if (verbose || p->stats.lost || p->stats.bad_samples || s[NT_STAT_MAP_FULL] ||
@@ -219,8 +221,9 @@ static void print_summary(struct tracer *t, const struct pipeline *p)
 			(unsigned long long)s[NT_STAT_MAP_FULL],
 			(unsigned long long)s[NT_STAT_OUTPUT_FAIL], (unsigned long long)skipped);
 	if (verbose)
-		fprintf(stderr, "nettracer: %llu nested state changes taken by the second hook\n",
-			(unsigned long long)s[NT_STAT_NESTED]);
+		fprintf(stderr,
+			"nettracer: runs the kernel skipped: %s; nested state changes taken: %llu\n",
+			detail, (unsigned long long)s[NT_STAT_NESTED]);
 }
 
 static int run(const struct config *cfg)
@@ -261,7 +264,8 @@ static int run(const struct config *cfg)
 		return 1;
 	}
 	p.metrics = metrics__new(cfg->incremental);
-	if (!p.metrics)
+	p.json = json_fmt_new();
+	if (!p.metrics || !p.json)
 		goto out;
 	if (cfg->display) {
 		v.table = table__new();
@@ -351,6 +355,7 @@ out:
 		print_summary(t, &p);
 	tracer__destroy(t);
 	metrics__free(p.metrics);
+	json_fmt_free(p.json);
 	output__close(p.out);
 	return ret;
 }

@@ -21,7 +21,7 @@ void pipeline_emit(struct pipeline *p, const struct record *rec)
 			p->err = table__add(p->table, rec);
 		return;
 	}
-	len = json_format(rec, line, sizeof(line));
+	len = json_format(p->json, rec, line, sizeof(line));
 	if (len < 0)
 		return;
 	err = output__write(p->out, line, len);

@@ -8,6 +8,8 @@
 #include "metrics.h"
 #include "output.h"
 
+struct json_fmt;
+
 struct pipeline_stats {
 	uint64_t records;     /* lines written */
 	uint64_t bad_samples; /* samples that failed to decode */
@@ -20,6 +22,7 @@ struct pipeline_stats {
 struct pipeline {
 	struct output *out;
 	struct metrics *metrics;
+	struct json_fmt *json;
 	int64_t clock_offset; /* CLOCK_BOOTTIME → wall clock, ns */
 	bool report_lost;     /* write lost records (they are counted either way) */
 	struct table *table;  /* -d: metrics records become its rows, nothing is written */

@@ -526,22 +526,26 @@ int tracer__stats(struct tracer *t, uint64_t stats[NT_STAT_MAX])
 	return 0;
 }
 
-uint64_t tracer__missed(struct tracer *t)
+uint64_t tracer__missed(struct tracer *t, char *detail, size_t size)
 {
 	uint64_t stats[NT_STAT_MAX], missed = 0;
 	unsigned int i;
+	size_t n = 0;
 
 	for (i = 0; i < MAX_HOOKS && t->strategy->hooks[i]; i++) {
-		struct bpf_program *prog =
-			bpf_object__find_program_by_name(t->obj, t->strategy->hooks[i]);
+		const char *name = t->strategy->hooks[i];
+		struct bpf_program *prog = bpf_object__find_program_by_name(t->obj, name);
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
 
-		/* The twin's own skips are covered by the first program, which was then idle. */
-		if (!prog || strcmp(t->strategy->hooks[i], "tp_set_state_nested") == 0 ||
-		    bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+		if (!prog || bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
 			continue;
-		missed += info.recursion_misses;
+		if (detail && n < size)
+			n += snprintf(detail + n, size - n, "%s%s %llu", n ? ", " : "", name,
+				      (unsigned long long)info.recursion_misses);
+		/* The twin's own skips are covered by the first program, which was then idle. */
+		if (strcmp(name, "tp_set_state_nested") != 0)
+			missed += info.recursion_misses;
 	}
 	if (tracer__stats(t, stats))
 		return missed;

@@ -58,8 +58,9 @@ int tracer__stat_per_cpu(struct tracer *t, unsigned int stat, uint64_t *values, 
 /* Sums the per-CPU counters of the BPF programs. */
 int tracer__stats(struct tracer *t, uint64_t stats[NT_STAT_MAX]);
 /* Hook runs the kernel skipped because the program was already running on that CPU, less those
- * that tp_set_state_nested took over: events that were lost without a trace. */
-uint64_t tracer__missed(struct tracer *t);
+ * that tp_set_state_nested took over: events that were lost without a trace. detail, when not
+ * NULL, gets each hook's own count. */
+uint64_t tracer__missed(struct tracer *t, char *detail, size_t size);
 void tracer__destroy(struct tracer *t);
 
 #endif /* NT_TRACER_H */

@@ -91,8 +91,9 @@ int main(int argc, char **argv)
 	}
 	build_samples();
 	p.out = output__open("/dev/null");
+	p.json = json_fmt_new();
 	p.metrics = metrics__new(false);
-	if (!p.out || !p.metrics) {
+	if (!p.out || !p.metrics || !p.json) {
 		fprintf(stderr, "decode_bench: setup: %s\n", strerror(errno));
 		goto out;
 	}
@@ -119,7 +120,7 @@ int main(int argc, char **argv)
 	decode = cpu_s() - t0;
 	t0 = cpu_s();
 	for (i = 0, len = 0; i < m; i++)
-		len = json_format(&recs[i % NSAMPLES], line, sizeof(line));
+		len = json_format(p.json, &recs[i % NSAMPLES], line, sizeof(line));
 	format = cpu_s() - t0;
 	if (len <= 0)
 		goto out;
@@ -137,5 +138,6 @@ int main(int argc, char **argv)
 out:
 	metrics__free(p.metrics);
 	output__close(p.out);
+	json_fmt_free(p.json);
 	return ret;
 }

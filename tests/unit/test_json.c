@@ -14,6 +14,19 @@
 #define FFFD "\xef\xbf\xbd"
 
 static char line[1024];
+static struct json_fmt *fmt;
+
+static int setup(void **state)
+{
+	fmt = json_fmt_new();
+	return fmt ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	json_fmt_free(fmt);
+	return 0;
+}
 
 static struct record v4_connect(void)
 {
@@ -72,7 +85,7 @@ static void assert_line(const struct record *rec, const char *want)
 	ssize_t len;
 
 	memset(line, 0, sizeof(line));
-	len = json_format(rec, line, sizeof(line) - 1);
+	len = json_format(fmt, rec, line, sizeof(line) - 1);
 	assert_int_equal(len, strlen(want));
 	assert_string_equal(line, want);
 }
@@ -84,7 +97,7 @@ static json_t *parse_line(const struct record *rec)
 	ssize_t len;
 	json_t *obj;
 
-	len = json_format(rec, line, sizeof(line));
+	len = json_format(fmt, rec, line, sizeof(line));
 	assert_true(len > 0);
 	assert_int_equal(line[len - 1], '\n');
 	obj = json_loadb(line, len, 0, &error);
@@ -229,15 +242,15 @@ static void test_enospc(void **state)
 	char buf[512];
 	ssize_t len;
 
-	len = json_format(&rec, buf, sizeof(buf));
+	len = json_format(fmt, &rec, buf, sizeof(buf));
 	assert_true(len > 0);
 	/* The line and its newline fit exactly: no terminating NUL is promised. */
 	memset(buf, 0, sizeof(buf));
-	assert_int_equal(json_format(&rec, buf, len), len);
+	assert_int_equal(json_format(fmt, &rec, buf, len), len);
 	assert_int_equal(buf[len - 1], '\n');
-	assert_int_equal(json_format(&rec, buf, len - 1), -ENOSPC);
-	assert_int_equal(json_format(&rec, buf, 1), -ENOSPC);
-	assert_int_equal(json_format(&rec, buf, 0), -ENOSPC);
+	assert_int_equal(json_format(fmt, &rec, buf, len - 1), -ENOSPC);
+	assert_int_equal(json_format(fmt, &rec, buf, 1), -ENOSPC);
+	assert_int_equal(json_format(fmt, &rec, buf, 0), -ENOSPC);
 }
 
 static void sanitize(const char *src, size_t len, const char *want)
@@ -320,6 +333,81 @@ static void test_time(void **state)
 	assert_int_equal(buf[5], 'z');
 }
 
+/* The formatter keeps one object per kind of record and the time of the last second: a line
+ * must not depend on the records formatted before it. */
+static void test_state_does_not_leak(void **state)
+{
+	struct record recs[4] = { v6_close(), v4_connect(), v6_close(), v4_connect() };
+	char want[4][1024], got[1024];
+	struct json_fmt *fresh;
+	ssize_t len;
+	int i, round;
+
+	recs[2].type = RECORD_METRICS;
+	recs[3].type = RECORD_LOST;
+	recs[3].cpu = 1;
+	recs[3].lost_count = 7;
+	recs[1].time_ns = recs[0].time_ns + 1000; /* the same second, and then across one */
+	for (i = 0; i < 4; i++) {
+		fresh = json_fmt_new();
+		assert_non_null(fresh);
+		len = json_format(fresh, &recs[i], want[i], sizeof(want[i]));
+		assert_true(len > 0);
+		want[i][len] = '\0';
+		json_fmt_free(fresh);
+	}
+	for (round = 0; round < 3; round++)
+		for (i = round % 2 ? 3 : 0; i >= 0 && i < 4; i += round % 2 ? -1 : 1) {
+			len = json_format(fmt, &recs[i], got, sizeof(got) - 1);
+			assert_true(len > 0);
+			got[len] = '\0';
+			assert_string_equal(got, want[i]);
+		}
+}
+
+/* Record times through the formatter's cached second equal json_time's, also when the clock
+ * steps back. */
+static void test_record_time(void **state)
+{
+	static const uint64_t times[] = { 1700000000999999999ULL, 1700000001000000000ULL,
+					  1700000001000001000ULL, 1699999999000000000ULL, 0,
+					  UINT64_MAX };
+	struct record rec = v4_connect();
+	char want[32];
+	unsigned int i;
+	json_t *obj;
+
+	for (i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+		rec.time_ns = times[i];
+		json_time(want, sizeof(want), times[i]);
+		obj = parse_line(&rec);
+		assert_string_equal(json_string_value(json_object_get(obj, "time")), want);
+		json_decref(obj);
+	}
+}
+
+/* IPv4 addresses have a formatter of their own: every digit count, against inet_ntop. */
+static void test_ipv4_text(void **state)
+{
+	static const char *const addrs[] = { "0.0.0.0",	 "255.255.255.255", "1.10.100.0",
+					     "9.99.199.200", "127.0.0.1",	    "100.64.0.10" };
+	struct record rec = v4_connect();
+	char want[INET_ADDRSTRLEN];
+	unsigned int i;
+	json_t *obj;
+
+	for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		assert_int_equal(inet_pton(AF_INET, addrs[i], rec.saddr), 1);
+		rec.daddr[0] = rec.saddr[3], rec.daddr[1] = rec.saddr[2];
+		rec.daddr[2] = rec.saddr[1], rec.daddr[3] = rec.saddr[0];
+		obj = parse_line(&rec);
+		assert_string_equal(json_string_value(json_object_get(obj, "saddr")), addrs[i]);
+		inet_ntop(AF_INET, rec.daddr, want, sizeof(want));
+		assert_string_equal(json_string_value(json_object_get(obj, "daddr")), want);
+		json_decref(obj);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -333,7 +421,10 @@ int main(void)
 		cmocka_unit_test(test_enospc),
 		cmocka_unit_test(test_sanitize),
 		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_state_does_not_leak),
+		cmocka_unit_test(test_record_time),
+		cmocka_unit_test(test_ipv4_text),
 	};
 
-	return cmocka_run_group_tests_name("json", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("json", tests, setup, teardown);
 }
