@@ -100,6 +100,19 @@ if got != want or len(records()) != 4:
 strategy = open(err).read().split("nettracer: attach strategy ")[1].split()[0]
 if mode != "auto" and strategy != mode:
     fail("asked for %s, attached %s" % (mode, strategy))
+# Nothing of ours is left behind: no BPF program, and no kprobe event in tracefs (the kprobe
+# mode on kernels where libbpf falls back to tracefs-created kprobes).
+progs = subprocess.run(["bpftool", "prog", "show"], stdout=subprocess.PIPE, text=True).stdout
+left = [n for n in ("tp_set_state", "inet_csk_acc", "tp_exit_accept") if n in progs]  # 15 chars
+if left:
+    fail("BPF programs left after exit: %s" % left)
+for root in ("/sys/kernel/tracing", "/sys/kernel/debug/tracing"):
+    try:
+        events = open(os.path.join(root, "kprobe_events")).read()
+    except OSError:
+        continue
+    if "inet_csk_accept" in events:
+        fail("kprobe events left in %s: %s" % (root, events.strip()))
 print("ok: %s attached in %.1fs; connect/accept/close %d->%d, pids %d/%d" %
       (strategy, t_attach, cport, sport, client, server))
 EOF
