@@ -439,6 +439,7 @@ int BPF_PROG(tp_set_state_nested, void *sk, int oldstate, int newstate)
 #pragma unroll
 	for (i = NT_NEST_MAX; i > 0; i--) {
 		if (i <= n && st->change[i - 1].sk == (__u64)sk && st->change[i - 1].states == states) {
+			st->change[i - 1].sk = 0; /* a slot being claimed holds no old change */
 			st->n = i - 1;
 			return 0;
 		}
