@@ -97,6 +97,12 @@ struct {
 	__type(value, struct nt_nest);
 } nest SEC(".maps");
 
+/* A state change as the nest stack records it, next to the socket. */
+static __always_inline __u64 nest_states(int oldstate, int newstate)
+{
+	return (__u64)oldstate << 32 | (__u32)newstate;
+}
+
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
@@ -415,7 +421,7 @@ int BPF_PROG(tp_set_state, void *sk, int oldstate, int newstate)
 		st->n = n + 1;
 		barrier();
 		st->change[n].sk = (__u64)sk;
-		st->change[n].states = (__u64)oldstate << 32 | (__u32)newstate;
+		st->change[n].states = nest_states(oldstate, newstate);
 	}
 	return handle_state(ctx, sk, oldstate, newstate);
 }
@@ -429,7 +435,7 @@ int BPF_PROG(tp_set_state, void *sk, int oldstate, int newstate)
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(tp_set_state_nested, void *sk, int oldstate, int newstate)
 {
-	__u64 states = (__u64)oldstate << 32 | (__u32)newstate;
+	__u64 states = nest_states(oldstate, newstate);
 	__u32 zero = 0, n, i;
 	struct nt_nest *st = bpf_map_lookup_elem(&nest, &zero);
 
