@@ -83,7 +83,7 @@ struct {
 
 struct nt_nest {
 	__u32 n;
-	__u32 pad;
+	__u32 depth; /* runs of tp_set_state whose code is executing on this CPU */
 	struct {
 		__u64 sk;
 		__u64 states;
@@ -415,15 +415,18 @@ int BPF_PROG(tp_set_state, void *sk, int oldstate, int newstate)
 	__u32 zero = 0, n;
 	struct nt_nest *st = bpf_map_lookup_elem(&nest, &zero);
 
-	if (st) {
-		/* Claim the slot first: a change that interrupts us then pushes above it. */
-		n = st->n < NT_NEST_MAX ? st->n : 0;
-		st->n = n + 1;
-		barrier();
-		st->change[n].sk = (__u64)sk;
-		st->change[n].states = nest_states(oldstate, newstate);
-	}
-	return handle_state(ctx, sk, oldstate, newstate);
+	if (!st)
+		return handle_state(ctx, sk, oldstate, newstate);
+	st->depth++;
+	/* Claim the slot first: a change that interrupts us then pushes above it. */
+	n = st->n < NT_NEST_MAX ? st->n : 0;
+	st->n = n + 1;
+	barrier();
+	st->change[n].sk = (__u64)sk;
+	st->change[n].states = nest_states(oldstate, newstate);
+	handle_state(ctx, sk, oldstate, newstate);
+	st->depth--;
+	return 0;
 }
 
 /* The kernel does not run a program again on a CPU where it is already running (recent kernels
@@ -431,20 +434,26 @@ int BPF_PROG(tp_set_state, void *sk, int oldstate, int newstate)
  * process context is skipped for it. This second program, attached after the first to the same
  * tracepoint, runs right after it for every change, and handles exactly the changes that the
  * first did not note on this CPU's stack. Entries above the one found belong to changes whose
- * second run the kernel skipped instead: they were handled, and are dropped with it. */
+ * second run the kernel skipped instead: they were handled, and are dropped with it; such an
+ * entry can also stay below later ones for good. While the first program's code is running on
+ * this CPU it cannot have run for this change (older kernels, which let it nest, pushed the change
+ * on top), so only the top entry is compared then: an old entry that happens to name the same
+ * socket address and transition must not hide a change that was missed. */
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(tp_set_state_nested, void *sk, int oldstate, int newstate)
 {
 	__u64 states = nest_states(oldstate, newstate);
-	__u32 zero = 0, n, i;
+	__u32 zero = 0, n, i, lowest;
 	struct nt_nest *st = bpf_map_lookup_elem(&nest, &zero);
 
 	if (!st)
 		return 0;
 	n = st->n;
+	lowest = st->depth ? n : 1; /* the entries that may be this change */
 #pragma unroll
 	for (i = NT_NEST_MAX; i > 0; i--) {
-		if (i <= n && st->change[i - 1].sk == (__u64)sk && st->change[i - 1].states == states) {
+		if (i <= n && i >= lowest && st->change[i - 1].sk == (__u64)sk &&
+		    st->change[i - 1].states == states) {
 			st->change[i - 1].sk = 0; /* a slot being claimed holds no old change */
 			st->n = i - 1;
 			return 0;
