@@ -105,6 +105,7 @@ def test_rotation():
         1 for r in nt.read_records(t.path) + nt.read_records(rotated)
         if r["type"] == "close" and r["sport"] in ports) == 60, 10, "all closes", t)
     t.stop()
+    nt.complete_file(rotated)
     recs = nt.read_records(rotated) + nt.read_records(t.path)
     # By both ports: a later listener may get an earlier one's port.
     for cport, sport in tuples:

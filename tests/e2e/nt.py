@@ -58,15 +58,29 @@ def wait_for(cond, timeout=10.0, what="condition", tracer=None, step=0.2, show=N
 
 
 def read_records(path):
-    """Every line must be one JSON object."""
+    """Every line must be one JSON object. A last line without its newline is a write still in
+    progress (a reader can see part of a write to a live file) and is left for the next read;
+    complete_file() checks that none is left once nettracer has exited."""
     recs = []
     with open(path, "rb") as f:
         for n, line in enumerate(f, 1):
+            if not line.endswith(b"\n"):
+                break
             try:
                 recs.append(json.loads(line))
             except ValueError as e:
                 fail("%s line %d is not JSON (%s): %r" % (path, n, e, line[:200]))
     return recs
+
+
+def complete_file(path):
+    """After nettracer exited: the output ends with a whole line."""
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        if f.tell():
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                fail("%s ends in the middle of a line" % path)
 
 
 def check_jq(path):
@@ -155,6 +169,7 @@ class Tracer:
             fail("nettracer exited with %d: %s" % (rc, self.stderr))
         if re.search(r"[1-9]\d* skipped by the kernel", self.stderr):
             fail("the kernel skipped hooks and records were lost: " + self.stderr)
+        complete_file(self.path)
         check_jq(self.path)
         return self.records()
 

@@ -74,6 +74,8 @@ def main():
         tracer.send_signal(signal.SIGTERM)
         if tracer.wait(10) != 0:
             nt.fail("nettracer exit %d" % tracer.returncode)
+        nt.complete_file(out + ".1")
+        nt.complete_file(out)
         written = nt.read_records(out + ".1") + nt.read_records(out)
         want = Counter(canon(r) for r in written)
         shipped = d + "/shipped.json"
