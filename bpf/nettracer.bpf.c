@@ -83,7 +83,9 @@ struct {
 
 struct nt_nest {
 	__u32 n;
-	__u32 depth; /* runs of tp_set_state whose code is executing on this CPU */
+	__u32 depth;   /* runs of tp_set_state whose code is executing on this CPU */
+	__u32 nesting; /* 1 while tp_set_state_nested's code is executing on this CPU */
+	__u32 pad;
 	struct {
 		__u64 sk;
 		__u64 states;
@@ -412,14 +414,26 @@ static __always_inline void *sock_of_fd(long fd)
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(tp_set_state, void *sk, int oldstate, int newstate)
 {
-	__u32 zero = 0, n;
+	__u32 zero = 0, n, i;
 	struct nt_nest *st = bpf_map_lookup_elem(&nest, &zero);
 
-	if (!st)
+	/* Interrupting the second program, whose run for this change the kernel skips (or, on
+	 * kernels that let it nest, which returns at once): nothing to note for it. */
+	if (!st || st->nesting)
 		return handle_state(ctx, sk, oldstate, newstate);
 	st->depth++;
-	/* Claim the slot first: a change that interrupts us then pushes above it. */
-	n = st->n < NT_NEST_MAX ? st->n : 0;
+	/* Empty, then claim the slot before filling it: a change that interrupts us meanwhile
+	 * pushes above it, or compares an empty top, never an old change left in the slot. */
+	n = st->n;
+	if (n >= NT_NEST_MAX) {
+		/* Full of entries left for good: the oldest goes. */
+#pragma unroll
+		for (i = 1; i < NT_NEST_MAX; i++)
+			st->change[i - 1] = st->change[i];
+		n = NT_NEST_MAX - 1;
+	}
+	st->change[n].sk = 0;
+	barrier();
 	st->n = n + 1;
 	barrier();
 	st->change[n].sk = (__u64)sk;
@@ -433,12 +447,14 @@ int BPF_PROG(tp_set_state, void *sk, int oldstate, int newstate)
  * count these as recursion_misses): a state change in softirq that interrupts tp_set_state in
  * process context is skipped for it. This second program, attached after the first to the same
  * tracepoint, runs right after it for every change, and handles exactly the changes that the
- * first did not note on this CPU's stack. Entries above the one found belong to changes whose
- * second run the kernel skipped instead: they were handled, and are dropped with it; such an
- * entry can also stay below later ones for good. While the first program's code is running on
- * this CPU it cannot have run for this change (older kernels, which let it nest, pushed the change
- * on top), so only the top entry is compared then: an old entry that happens to name the same
- * socket address and transition must not hide a change that was missed. */
+ * first did not note on this CPU's stack. A change that interrupts this program's code is not
+ * noted at all (the kernel skips this program for it). One that comes while the kernel is
+ * entering or leaving this program is noted and never found: such an entry, above the one this
+ * program finds, is dropped with it; once in a while one stays below later ones for good. While
+ * the first program's code is running on this CPU it cannot have run for this change (older
+ * kernels, which let it nest, pushed the change on top), so only the top entry is compared
+ * then: an old entry that happens to name the same socket address and transition must not hide
+ * a change that was missed. */
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(tp_set_state_nested, void *sk, int oldstate, int newstate)
 {
@@ -446,21 +462,27 @@ int BPF_PROG(tp_set_state_nested, void *sk, int oldstate, int newstate)
 	__u32 zero = 0, n, i, lowest;
 	struct nt_nest *st = bpf_map_lookup_elem(&nest, &zero);
 
-	if (!st)
+	if (!st || st->nesting)
 		return 0;
+	st->nesting = 1;
+	barrier();
 	n = st->n;
 	lowest = st->depth ? n : 1; /* the entries that may be this change */
 #pragma unroll
 	for (i = NT_NEST_MAX; i > 0; i--) {
 		if (i <= n && i >= lowest && st->change[i - 1].sk == (__u64)sk &&
 		    st->change[i - 1].states == states) {
-			st->change[i - 1].sk = 0; /* a slot being claimed holds no old change */
+			st->change[i - 1].sk = 0;
 			st->n = i - 1;
-			return 0;
+			goto out;
 		}
 	}
 	stat_inc(NT_STAT_NESTED);
-	return handle_state(ctx, sk, oldstate, newstate);
+	handle_state(ctx, sk, oldstate, newstate);
+out:
+	barrier();
+	st->nesting = 0;
+	return 0;
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept4")

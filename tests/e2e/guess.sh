@@ -5,7 +5,7 @@ here=$(dirname "$0")
 NETTRACER_OPTS="--offsets=guess"
 export NETTRACER_OPTS
 rc=0
-tests="events storm metrics loss"
+tests="events storm nest metrics loss"
 for t in $tests; do
 	echo "== $t.py with $NETTRACER_OPTS"
 	"${PYTHON3:-python3}" "$here/$t.py"

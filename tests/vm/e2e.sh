@@ -15,7 +15,7 @@ export NT_E2E_CONNS NT_E2E_STORM
 modprobe -q tcp_diag 2>/dev/null
 modprobe -q inet_diag 2>/dev/null
 rc=0
-for t in "$here/smoke.sh" "$here/../e2e/events.py" "$here/../e2e/storm.py" \
+for t in "$here/smoke.sh" "$here/../e2e/events.py" "$here/../e2e/storm.py" "$here/../e2e/nest.py" \
 	"$here/../e2e/metrics.py"; do
 	case $t in *.py) set -- python3 "$t" ;; *) set -- sh "$t" ;; esac
 	"$@" || { r=$?; [ $r -eq 77 ] || rc=1; }
