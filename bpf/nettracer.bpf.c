@@ -105,12 +105,14 @@ static __always_inline __u64 nest_states(int oldstate, int newstate)
 	return (__u64)oldstate << 32 | (__u32)newstate;
 }
 
+/* Atomic although per CPU: a softirq that interrupts a process context increment between its
+ * load and its store would lose its own (seen as failed outputs missing from the count). */
 static __always_inline void stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
 
 	if (v)
-		(*v)++;
+		__sync_fetch_and_add(v, 1);
 }
 
 static __always_inline bool is_tcp_inet(const void *sk)
