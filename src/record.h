@@ -15,6 +15,12 @@ enum record_type {
 	RECORD_LOST,
 };
 
+/* Why a lost record's records are missing. */
+enum record_lost_reason {
+	LOST_PERF_BUFFER, /* the kernel dropped samples: the perf buffer of cpu was full */
+	LOST_OUTPUT,	  /* records made but not written: the output failed (disk full, ...) */
+};
+
 enum record_direction {
 	DIRECTION_UNKNOWN,
 	DIRECTION_OUTBOUND,
@@ -35,6 +41,7 @@ struct record {
 	enum record_type type;
 	uint64_t sk;	  /* identity of the connection while it lives (kernel socket address) */
 	uint64_t time_ns; /* wall clock, nanoseconds since the epoch */
+	uint64_t seq;	  /* 1, 2, 3, ... in the order records are made; set by the pipeline */
 	uint32_t pid;
 	uint32_t uid;
 	char comm[RECORD_COMM_LEN + 1]; /* raw bytes from the kernel, NUL-terminated */
@@ -49,6 +56,7 @@ struct record {
 	struct record_metrics metrics;
 	uint32_t cpu;	     /* lost records */
 	uint64_t lost_count; /* lost records */
+	enum record_lost_reason lost_reason; /* lost records */
 };
 
 const char *record_type_name(enum record_type type);
