@@ -84,6 +84,12 @@ struct task_struct {
 } __nt_core;
 
 /* Syscall tracepoint context: a stable layout (see the tracefs "format" file), not relocated. */
+struct nt_sys_enter_ctx {
+	__u64 common;
+	long id;
+	__u64 args[6];
+};
+
 struct nt_sys_exit_ctx {
 	__u64 common;
 	long id;

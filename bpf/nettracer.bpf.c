@@ -227,7 +227,7 @@ static __always_inline void emit(void *ctx, void *sk, struct nt_event *ev, __u32
 		stat_inc(NT_STAT_OUTPUT_FAIL);
 }
 
-/* The tracked state of sk, created (empty) when absent. NULL when the map is full. */
+/* The tracked state of sk, created (empty, born now) when absent. NULL when the map is full. */
 static __always_inline struct nt_conn *conn_get(__u64 key)
 {
 	static const struct nt_conn empty;
@@ -239,7 +239,25 @@ static __always_inline struct nt_conn *conn_get(__u64 key)
 		stat_inc(NT_STAT_MAP_FULL);
 		return NULL;
 	}
-	return bpf_map_lookup_elem(&conns, &key);
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (c && !c->birth_ns)
+		c->birth_ns = bpf_ktime_get_ns();
+	return c;
+}
+
+/* A connection is born on sk (connect(), or a new child): whatever the entry held belongs to an
+ * earlier connection whose close was missed, and is counted as stale. */
+static __always_inline struct nt_conn *conn_born(__u64 key)
+{
+	struct nt_conn *c = bpf_map_lookup_elem(&conns, &key);
+
+	if (c) {
+		stat_inc(NT_STAT_STALE);
+		__builtin_memset(c, 0, sizeof(*c));
+		c->birth_ns = bpf_ktime_get_ns();
+		return c;
+	}
+	return conn_get(key);
 }
 
 static __always_inline void on_established(void *ctx, void *sk, __u8 direction)
@@ -256,6 +274,7 @@ static __always_inline void on_established(void *ctx, void *sk, __u8 direction)
 		c->direction = direction;
 		c->flags |= NT_CONN_ESTABLISHED;
 		ev.owner = c->owner;
+		ev.birth_ns = c->birth_ns;
 	}
 	if (direction == NT_DIR_OUTBOUND)
 		emit(ctx, sk, &ev, NT_EVENT_CONNECT);
@@ -280,6 +299,7 @@ static __always_inline void on_close(void *ctx, void *sk, int oldstate)
 	if (c) {
 		ev.owner = c->owner;
 		ev.direction = c->direction;
+		ev.birth_ns = c->birth_ns;
 	}
 	emit(ctx, sk, &ev, NT_EVENT_CLOSE);
 forget:
@@ -307,24 +327,29 @@ static __always_inline int handle_state(void *ctx, void *sk, int oldstate, int n
 	switch (newstate) {
 	case TCP_SYN_SENT:
 		/* Process context of connect(): the only moment its caller is known. */
-		c = conn_get((__u64)sk);
+		c = conn_born((__u64)sk);
 		if (c) {
 			set_owner(&c->owner);
 			c->flags |= NT_CONN_OWNED;
 			c->direction = NT_DIR_OUTBOUND;
 		}
 		break;
-#ifdef NT_OFFSETS
 	case TCP_SYN_RECV: {
-		/* A new child: accept() may dequeue it before the softirq that created it marks it
+		/* A new child (a listener's clone; a simultaneous open comes from SYN_SENT). */
+		if (oldstate == TCP_SYN_SENT)
+			break;
+		conn_born((__u64)sk);
+#ifdef NT_OFFSETS
+		/* accept() may dequeue it before the softirq that created it marks it
 		 * ESTABLISHED, so it is pending from its birth. */
 		__u64 key = (__u64)sk;
 		__u8 one = 1;
 
-		bpf_map_update_elem(&pending, &key, &one, BPF_ANY);
+		if (bpf_map_update_elem(&pending, &key, &one, BPF_ANY))
+			stat_inc(NT_STAT_PENDING_FULL);
+#endif
 		break;
 	}
-#endif
 	case TCP_ESTABLISHED:
 		if (oldstate == TCP_SYN_SENT)
 			on_established(ctx, sk, NT_DIR_OUTBOUND);
@@ -364,31 +389,116 @@ static __always_inline int handle_accept(void *ctx, void *sk)
 		c->owner = ev.owner;
 		c->direction = NT_DIR_INBOUND;
 		c->flags |= NT_CONN_ESTABLISHED | NT_CONN_OWNED;
+		ev.birth_ns = c->birth_ns;
 	}
 	emit(ctx, sk, &ev, NT_EVENT_ACCEPT);
 	return 0;
 }
 
 #ifdef NT_OFFSETS
-static long claim_one(void *map, __u64 *key, __u8 *value, __u64 *found)
-{
-	void *socket = NULL;
+/* What an accept() call in progress asked for: where its caller wants the peer's address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);   /* pid_tgid of the accepting thread */
+	__type(value, __u64); /* user address of its struct sockaddr, 0 for none */
+} accepting SEC(".maps");
 
-	nt_read(socket, (void *)*key, sk_socket);
+struct claim {
+	struct nt_tuple peer; /* family, daddr, dport from the caller's sockaddr; family 0: none */
+	__u64 found;
+	__u32 ambiguous; /* with no address: more than one pending child has a struct socket */
+};
+
+static long claim_one(void *map, __u64 *key, __u8 *value, struct claim *cl)
+{
+	void *socket = NULL, *sk = (void *)*key;
+	__u16 family = 0, dport = 0;
+	__u64 daddr[2] = {};
+
+	nt_read(socket, sk, sk_socket);
 	if (!socket)
 		return 0;
-	*found = *key;
-	return 1;
+	if (cl->peer.family) {
+		nt_read(family, sk, skc_family);
+		nt_read(dport, sk, skc_dport);
+		if (family == AF_INET)
+			nt_read(*(__u32 *)daddr, sk, skc_daddr);
+		else
+			nt_read(daddr, sk, skc_v6_daddr);
+		if (family != cl->peer.family || bpf_ntohs(dport) != cl->peer.dport ||
+		    daddr[0] != ((__u64 *)cl->peer.daddr)[0] || daddr[1] != ((__u64 *)cl->peer.daddr)[1])
+			return 0;
+		cl->found = *key;
+		return 1;
+	}
+	/* Not a count: the verifier would follow every value of it. */
+	if (cl->found) {
+		cl->ambiguous = 1;
+		return 1;
+	}
+	cl->found = *key;
+	return 0;
 }
 
-/* The accepted socket is the pending one that now has a struct socket. With several threads
- * accepting on one port at the same instant, two of them may swap their connections. */
+/* The accepted socket is a pending child that now has a struct socket: the one whose peer is
+ * the address accept() gave its caller. A caller that asked for no address gets the child only
+ * when it is the only candidate; otherwise the accept is counted as unmatched, never given to
+ * the wrong process. */
 static __always_inline void *sock_of_fd(long fd)
 {
-	__u64 found = 0;
+	__u64 id = bpf_get_current_pid_tgid(), *uaddr = bpf_map_lookup_elem(&accepting, &id);
+	struct claim cl = {};
 
-	bpf_for_each_map_elem(&pending, claim_one, &found, 0);
-	return (void *)found;
+	if (uaddr && *uaddr) {
+		struct {
+			__u16 family;
+			__be16 port;
+			__u32 flowinfo_or_addr;
+			__u8 addr6[16];
+		} sa = {};
+
+		if (bpf_probe_read_user(&sa, sizeof(sa), (void *)*uaddr) &&
+		    bpf_probe_read_user(&sa, 8, (void *)*uaddr))
+			sa.family = 0;
+		cl.peer.family = sa.family;
+		cl.peer.dport = bpf_ntohs(sa.port);
+		if (sa.family == AF_INET)
+			*(__u32 *)cl.peer.daddr = sa.flowinfo_or_addr;
+		else if (sa.family == AF_INET6)
+			__builtin_memcpy(cl.peer.daddr, sa.addr6, 16);
+		else
+			return NULL; /* not an inet socket (AF_UNIX...) */
+	}
+	if (uaddr)
+		bpf_map_delete_elem(&accepting, &id);
+	bpf_for_each_map_elem(&pending, claim_one, &cl, 0);
+	if (cl.ambiguous) {
+		stat_inc(NT_STAT_ACCEPT_UNMATCHED);
+		return NULL;
+	}
+	return (void *)cl.found;
+}
+
+static __always_inline int note_accepting(__u64 uaddr)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	if (NT_READY)
+		bpf_map_update_elem(&accepting, &id, &uaddr, BPF_ANY);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept4")
+int tp_enter_accept4(struct nt_sys_enter_ctx *ctx)
+{
+	return note_accepting(ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_enter_accept")
+int tp_enter_accept(struct nt_sys_enter_ctx *ctx)
+{
+	return note_accepting(ctx->args[1]);
 }
 #else
 static __always_inline void *sock_of_fd(long fd)
@@ -487,16 +597,32 @@ out:
 	return 0;
 }
 
+static __always_inline int exit_accept(void *ctx, long ret)
+{
+#ifdef NT_OFFSETS
+	if (ret < 0) {
+		__u64 id = bpf_get_current_pid_tgid();
+
+		bpf_map_delete_elem(&accepting, &id);
+		return 0;
+	}
+#else
+	if (ret < 0)
+		return 0;
+#endif
+	return handle_accept(ctx, sock_of_fd(ret));
+}
+
 SEC("tracepoint/syscalls/sys_exit_accept4")
 int tp_exit_accept4(struct nt_sys_exit_ctx *ctx)
 {
-	return ctx->ret < 0 ? 0 : handle_accept(ctx, sock_of_fd(ctx->ret));
+	return exit_accept(ctx, ctx->ret);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept")
 int tp_exit_accept(struct nt_sys_exit_ctx *ctx)
 {
-	return ctx->ret < 0 ? 0 : handle_accept(ctx, sock_of_fd(ctx->ret));
+	return exit_accept(ctx, ctx->ret);
 }
 
 /* ---- Hooks of the "kprobe" and "fentry" strategies (kernels that have them). ---- */
@@ -522,16 +648,35 @@ int BPF_PROG(fx_inet_csk_accept)
 
 /* ---- Dump time. ---- */
 
+/* Whether sk still is a live socket in a state that a tracked entry can have. */
+static __always_inline bool alive(__u8 state)
+{
+	return state >= TCP_ESTABLISHED && state <= TCP_CLOSING && state != TCP_CLOSE &&
+	       state != TCP_TIME_WAIT && state != TCP_LISTEN;
+}
+
 static long refresh_one(void *map, __u64 *key, struct nt_conn *c, void *unused)
 {
 	void *sk = (void *)*key;
-	__be16 sport = 0;
+	__be16 sport = 0, dport = 0;
+	__u8 state = 0;
 
-	/* A socket is only freed after its TCP_CLOSE transition removed it from the map, but
-	 * TCP sockets are SLAB_TYPESAFE_BY_RCU: check that the memory still is this connection. */
+	/* An entry leaves the map at its TCP_CLOSE transition. One whose close was missed (the
+	 * kernel skipped the programs, or the socket closed while the start-up snapshot was being
+	 * taken) names a socket that is closed, or whose memory (TCP sockets are
+	 * SLAB_TYPESAFE_BY_RCU) now holds another connection: removed here, counted. The state
+	 * tracepoint runs before the kernel stores TCP_CLOSE, so a close being handled on another
+	 * CPU has already sent its sample by the time this reads the state. */
+	nt_read(state, sk, skc_state);
 	nt_read(sport, sk, inet_sport);
-	if (!(c->flags & NT_CONN_ESTABLISHED) || bpf_ntohs(sport) != c->tuple.sport ||
-	    !wanted(&c->tuple, c->netns, c->owner.pid)) {
+	nt_read(dport, sk, skc_dport);
+	if (!alive(state) || ((c->flags & NT_CONN_ESTABLISHED) &&
+			      (bpf_ntohs(sport) != c->tuple.sport || bpf_ntohs(dport) != c->tuple.dport))) {
+		bpf_map_delete_elem(&conns, key);
+		stat_inc(NT_STAT_STALE);
+		return 0;
+	}
+	if (!(c->flags & NT_CONN_ESTABLISHED) || !wanted(&c->tuple, c->netns, c->owner.pid)) {
 		c->counters.valid = 0;
 		return 0;
 	}
@@ -539,11 +684,29 @@ static long refresh_one(void *map, __u64 *key, struct nt_conn *c, void *unused)
 	return 0;
 }
 
+#ifdef NT_OFFSETS
+/* Children never accepted nor seen closing. */
+static long sweep_pending(void *map, __u64 *key, __u8 *value, void *unused)
+{
+	__u8 state = 0;
+
+	nt_read(state, (void *)*key, skc_state);
+	if (!alive(state)) {
+		bpf_map_delete_elem(&pending, key);
+		stat_inc(NT_STAT_STALE);
+	}
+	return 0;
+}
+#endif
+
 /* Run by user space (BPF_PROG_TEST_RUN) right before it reads the conns map. */
 SEC("raw_tp")
 int refresh(void *ctx)
 {
 	bpf_for_each_map_elem(&conns, refresh_one, NULL, 0);
+#ifdef NT_OFFSETS
+	bpf_for_each_map_elem(&pending, sweep_pending, NULL, 0);
+#endif
 	return 0;
 }
 

@@ -32,6 +32,9 @@ enum nt_stat {
 	NT_STAT_MAP_FULL = 0, /* a connection could not be tracked: conns map full */
 	NT_STAT_OUTPUT_FAIL,  /* bpf_perf_event_output() failed */
 	NT_STAT_NESTED,	      /* state changes the busy first hook missed and its twin took */
+	NT_STAT_STALE,	      /* entries removed: their socket was gone or another connection */
+	NT_STAT_PENDING_FULL, /* inbound connections the pending map could not take (guessing) */
+	NT_STAT_ACCEPT_UNMATCHED, /* accepts whose socket could not be told apart (guessing) */
 	NT_STAT_MAX,
 };
 
@@ -95,6 +98,7 @@ struct nt_event {
 	struct nt_owner owner;
 	__u8 direction; /* enum nt_direction */
 	__u8 pad[7];
+	__u64 birth_ns; /* identity with sk: when the connection's entry began (CLOCK_MONOTONIC) */
 	struct nt_counters counters; /* final counters of a close; zero otherwise */
 };
 
@@ -109,6 +113,10 @@ struct nt_conn {
 	__u8 direction;
 	__u8 flags; /* enum nt_conn_flags */
 	__u16 pad;
+	/* CLOCK_MONOTONIC of the connection's birth (connect(), the child's SYN_RECV, or when
+	 * user space found it at start-up): with the key it names one connection, as the key
+	 * alone does not once the kernel reuses the socket's memory. */
+	__u64 birth_ns;
 	struct nt_counters counters; /* filled in by the refresh program before a dump */
 };
 

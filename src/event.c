@@ -8,9 +8,9 @@
 _Static_assert(sizeof(struct nt_tuple) == 40, "nt_tuple layout");
 _Static_assert(sizeof(struct nt_owner) == 24, "nt_owner layout");
 _Static_assert(sizeof(struct nt_counters) == 48, "nt_counters layout");
-_Static_assert(sizeof(struct nt_event) == 144, "nt_event layout");
-_Static_assert(NT_EVENT_SHORT_SIZE == 96, "nt_event layout");
-_Static_assert(sizeof(struct nt_conn) == 120, "nt_conn layout");
+_Static_assert(sizeof(struct nt_event) == 152, "nt_event layout");
+_Static_assert(NT_EVENT_SHORT_SIZE == 104, "nt_event layout");
+_Static_assert(sizeof(struct nt_conn) == 128, "nt_conn layout");
 
 /* TCP states (include/net/tcp_states.h) that the metrics derivation needs. */
 enum {
@@ -143,6 +143,7 @@ int event_decode(const void *data, size_t size, int64_t clock_offset, struct rec
 	if (ev.tuple.family != AF_INET && ev.tuple.family != AF_INET6)
 		return -EINVAL;
 	rec->sk = ev.sk;
+	rec->birth_ns = ev.birth_ns;
 	rec->time_ns = ev.ts_ns + clock_offset;
 	event_fill_conn(rec, &ev.tuple, &ev.owner, ev.netns, ev.direction);
 	if (rec->type == RECORD_CLOSE) {

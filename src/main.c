@@ -209,17 +209,24 @@ static void print_summary(struct tracer *t, const struct pipeline *p)
 {
 	char detail[256] = "";
 	uint64_t s[NT_STAT_MAX] = {}, skipped = tracer__missed(t, detail, sizeof(detail));
+	uint64_t nomem = metrics__alloc_failed(p->metrics);
 
 	tracer__stats(t, s);
 	if (verbose || p->stats.lost || p->stats.bad_samples || s[NT_STAT_MAP_FULL] ||
-	    s[NT_STAT_OUTPUT_FAIL] || skipped)
+	    s[NT_STAT_OUTPUT_FAIL] || skipped || s[NT_STAT_STALE] || s[NT_STAT_PENDING_FULL] ||
+	    s[NT_STAT_ACCEPT_UNMATCHED] || nomem)
 		fprintf(stderr,
 			"nettracer: %llu records, %llu lost, %llu undecodable, %llu untracked "
-			"(map full), %llu failed outputs, %llu skipped by the kernel\n",
+			"(map full), %llu failed outputs, %llu skipped by the kernel, %llu stale "
+			"entries removed, %llu accepts unmatched, %llu pending full, %llu deltas "
+			"without memory\n",
 			(unsigned long long)p->stats.records, (unsigned long long)p->stats.lost,
 			(unsigned long long)p->stats.bad_samples,
 			(unsigned long long)s[NT_STAT_MAP_FULL],
-			(unsigned long long)s[NT_STAT_OUTPUT_FAIL], (unsigned long long)skipped);
+			(unsigned long long)s[NT_STAT_OUTPUT_FAIL], (unsigned long long)skipped,
+			(unsigned long long)s[NT_STAT_STALE],
+			(unsigned long long)s[NT_STAT_ACCEPT_UNMATCHED],
+			(unsigned long long)s[NT_STAT_PENDING_FULL], (unsigned long long)nomem);
 	if (verbose)
 		fprintf(stderr,
 			"nettracer: runs the kernel skipped: %s; nested state changes taken: %llu\n",
@@ -306,6 +313,7 @@ static int run(const struct config *cfg)
 		next_dump = now_ns(CLOCK_MONOTONIC); /* the first table at once */
 	}
 	while (!stop && !p.err) {
+		pipeline_clock(&p);
 		err = tracer__poll(t, POLL_MS);
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "nettracer: reading events: %s\n", strerror(-err));
@@ -315,10 +323,13 @@ static int run(const struct config *cfg)
 			next_dump = now_ns(CLOCK_MONOTONIC); /* Enter: the next one an interval later */
 		if (v.table && table_term_changed())
 			display_draw(&v); /* resized, or back from a stop: the same rows again */
-		if (now_ns(CLOCK_MONOTONIC) >= next_dump &&
-		    (v.table || (cfg->filter.events & NT_REPORT_METRICS))) {
+		if (now_ns(CLOCK_MONOTONIC) >= next_dump) {
 			next_dump += interval_ns;
-			err = dump(t, &p, v.table ? &v : NULL);
+			/* Without metrics to report, entries whose close was missed still go. */
+			if (!v.table && !(cfg->filter.events & NT_REPORT_METRICS))
+				err = tracer__sweep(t);
+			else
+				err = dump(t, &p, v.table ? &v : NULL);
 			if (err && err != -EPIPE) {
 				fprintf(stderr, "nettracer: metrics dump: %s\n", strerror(-err));
 				goto out;
@@ -338,6 +349,7 @@ static int run(const struct config *cfg)
 			p.err = output__flush(p.out);
 	}
 	/* Samples below the wake-up threshold are still in the ring. */
+	pipeline_clock(&p);
 	tracer__consume(t);
 	settle_lost(t, &p);
 	if (!p.err)

@@ -5,15 +5,25 @@
 #include "event.h"
 #include "metrics.h"
 
+/* What the last report of one connection said. A connection is its socket address and its
+ * birth: the kernel reuses a socket's memory at once, and a counter that went down is then
+ * another connection's, not a wrap. */
 struct seen {
-	uint64_t sk;
+	uint64_t sk, birth_ns;
 	struct record_metrics totals;
+	bool closed;	    /* its close was reported: a dump that still has it reports nothing */
+	unsigned int missed; /* dumps in a row that no longer had it */
 };
+
+/* A connection the dump no longer has is kept for this many dumps: its close sample may still
+ * be on its way (it closed after the ring was drained, before the map was read). */
+#define SEEN_GRACE_DUMPS 2
 
 struct metrics {
 	bool incremental;
-	struct seen *prev, *cur; /* prev sorted by sk; cur filled by the dump in progress */
+	struct seen *prev, *cur; /* prev sorted by (sk, birth); cur filled by the dump in progress */
 	size_t nprev, ncur, cap;
+	uint64_t alloc_failed; /* connections whose next delta is a total: no memory to remember */
 };
 
 struct metrics *metrics__new(bool incremental)
@@ -32,6 +42,11 @@ void metrics__free(struct metrics *m)
 	free(m->prev);
 	free(m->cur);
 	free(m);
+}
+
+uint64_t metrics__alloc_failed(const struct metrics *m)
+{
+	return m->alloc_failed;
 }
 
 uint64_t metrics_counter_delta(uint64_t now, uint64_t prev, unsigned int bits)
@@ -60,14 +75,16 @@ static int cmp_seen(const void *a, const void *b)
 {
 	const struct seen *x = a, *y = b;
 
-	return x->sk < y->sk ? -1 : x->sk > y->sk;
+	if (x->sk != y->sk)
+		return x->sk < y->sk ? -1 : 1;
+	return x->birth_ns < y->birth_ns ? -1 : x->birth_ns > y->birth_ns;
 }
 
-static struct seen *find_prev(struct metrics *m, uint64_t sk)
+static struct seen *find(struct seen *v, size_t n, uint64_t sk, uint64_t birth_ns)
 {
-	struct seen key = { .sk = sk };
+	struct seen key = { .sk = sk, .birth_ns = birth_ns };
 
-	return m->nprev ? bsearch(&key, m->prev, m->nprev, sizeof(key), cmp_seen) : NULL;
+	return n ? bsearch(&key, v, n, sizeof(key), cmp_seen) : NULL;
 }
 
 void metrics__begin(struct metrics *m)
@@ -75,53 +92,74 @@ void metrics__begin(struct metrics *m)
 	m->ncur = 0;
 }
 
-/* Replaces rec's totals by the delta since the previous report of the same connection. */
-static void to_delta(struct metrics *m, struct record *rec)
+static bool remember(struct metrics *m, const struct seen *s)
 {
-	struct seen *p = find_prev(m, rec->sk);
+	if (m->ncur == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 1024;
+		struct seen *cur = realloc(m->cur, cap * sizeof(*cur));
 
-	if (p)
-		metrics_delta(&rec->metrics, &rec->metrics, &p->totals);
+		if (!cur) {
+			m->alloc_failed++;
+			return false;
+		}
+		m->cur = cur;
+		m->cap = cap;
+	}
+	m->cur[m->ncur++] = *s;
+	return true;
 }
 
 bool metrics__conn(struct metrics *m, uint64_t sk, const struct nt_conn *conn, uint64_t time_ns,
 		   struct record *rec)
 {
-	struct record_metrics totals;
+	struct seen now = { .sk = sk, .birth_ns = conn->birth_ns }, *p;
 
 	if (!(conn->flags & NT_CONN_ESTABLISHED) || !conn->counters.valid)
 		return false;
 	memset(rec, 0, sizeof(*rec));
 	rec->type = RECORD_METRICS;
 	rec->sk = sk;
+	rec->birth_ns = conn->birth_ns;
 	rec->time_ns = time_ns;
 	rec->has_metrics = true;
 	event_fill_conn(rec, &conn->tuple, &conn->owner, conn->netns, conn->direction);
 	event_metrics(&rec->metrics, &conn->counters, conn->direction);
 	if (!m->incremental)
 		return true;
-	totals = rec->metrics;
-	to_delta(m, rec);
-	if (m->ncur == m->cap) {
-		size_t cap = m->cap ? m->cap * 2 : 1024;
-		struct seen *cur = realloc(m->cur, cap * sizeof(*cur));
-
-		if (!cur)
-			return true; /* the next delta of this connection will be a total */
-		m->cur = cur;
-		m->cap = cap;
+	now.totals = rec->metrics;
+	p = find(m->prev, m->nprev, sk, conn->birth_ns);
+	if (p && p->closed) {
+		/* Closed while this dump ran: its close already carried the rest. */
+		remember(m, p);
+		return false;
 	}
-	m->cur[m->ncur++] = (struct seen){ .sk = sk, .totals = totals };
+	if (p)
+		metrics_delta(&rec->metrics, &now.totals, &p->totals);
+	remember(m, &now);
 	return true;
 }
 
 int metrics__end(struct metrics *m)
 {
+	size_t i, n;
 	struct seen *tmp;
 
 	if (!m->incremental)
 		return 0;
 	if (m->ncur) /* an empty dump may have no array at all: qsort(NULL) is undefined */
+		qsort(m->cur, m->ncur, sizeof(*m->cur), cmp_seen);
+	/* Connections this dump did not have stay a while, for a close still on its way. */
+	n = m->ncur;
+	for (i = 0; i < m->nprev; i++) {
+		struct seen s = m->prev[i];
+
+		if (s.closed || s.missed + 1 >= SEEN_GRACE_DUMPS || find(m->cur, n, s.sk, s.birth_ns))
+			continue;
+		s.missed++;
+		if (!remember(m, &s))
+			break;
+	}
+	if (m->ncur > n)
 		qsort(m->cur, m->ncur, sizeof(*m->cur), cmp_seen);
 	tmp = m->prev;
 	m->prev = m->cur;
@@ -135,6 +173,7 @@ int metrics__end(struct metrics *m)
 		free(m->cur);
 		m->cur = NULL;
 		m->cap = 0;
+		m->alloc_failed++;
 		return -ENOMEM;
 	}
 	m->cur = tmp;
@@ -144,15 +183,18 @@ int metrics__end(struct metrics *m)
 void metrics__close(struct metrics *m, struct record *rec)
 {
 	struct seen *p;
+	struct record_metrics totals;
 
 	if (!m->incremental || !rec->has_metrics)
 		return;
-	p = find_prev(m, rec->sk);
+	p = find(m->prev, m->nprev, rec->sk, rec->birth_ns);
 	if (!p)
-		return;
-	metrics_delta(&rec->metrics, &rec->metrics, &p->totals);
-	/* The socket address may be reused by a later connection before the next dump. */
-	p->totals = (struct record_metrics){};
+		return; /* never dumped: the totals are the delta */
+	/* A second close of the same connection finds the first one's totals: nothing new. */
+	totals = rec->metrics;
+	metrics_delta(&rec->metrics, &totals, &p->totals);
+	p->totals = totals;
+	p->closed = true;
 }
 
 uint64_t metrics_untracked_new(uint64_t total, uint64_t *reported)

@@ -13,15 +13,18 @@ struct metrics;
 /* NULL with errno set. */
 struct metrics *metrics__new(bool incremental);
 void metrics__free(struct metrics *m);
+/* Connections whose delta state could not be kept for want of memory (their next delta is a
+ * total). */
+uint64_t metrics__alloc_failed(const struct metrics *m);
 /* Starts a dump. */
 void metrics__begin(struct metrics *m);
 /* Turns one conns map entry into a metrics record. false when there is nothing to report
  * (not established, or its counters could not be read). */
 bool metrics__conn(struct metrics *m, uint64_t sk, const struct nt_conn *conn, uint64_t time_ns,
 		   struct record *rec);
-/* Ends a dump: forgets connections the dump no longer holds. 0 or -ENOMEM. */
+/* Ends a dump: forgets connections the last dumps no longer held. 0 or -ENOMEM. */
 int metrics__end(struct metrics *m);
-/* A close record's final totals become the delta since the last dump (-i); forgets sk. */
+/* A close record's final totals become the delta since the last dump (-i). */
 void metrics__close(struct metrics *m, struct record *rec);
 
 /* now - prev for a kernel counter of `bits` width: a wrap counts on, a reset starts over. */

@@ -31,6 +31,11 @@ void pipeline_emit(struct pipeline *p, const struct record *rec)
 		p->stats.records++;
 }
 
+void pipeline_clock(struct pipeline *p)
+{
+	p->clock_offset = event_clock_offset();
+}
+
 void pipeline_sample(void *ctx, int cpu, const void *data, size_t size)
 {
 	struct pipeline *p = ctx;

@@ -31,6 +31,9 @@ struct pipeline {
 	uint64_t lost_cpu[PIPELINE_MAX_CPUS]; /* lost, as the kernel reported it, per CPU */
 };
 
+/* Takes the boot-time → wall-clock offset anew: called before each batch of samples, so that
+ * a step of the wall clock (NTP, a resumed VM) shows in the next records' times. */
+void pipeline_clock(struct pipeline *p);
 void pipeline_sample(void *pipeline, int cpu, const void *data, size_t size);
 void pipeline_lost(void *pipeline, int cpu, uint64_t count);
 /* One conns map entry of a dump at time_ns. */

@@ -39,7 +39,8 @@ struct record_metrics {
 
 struct record {
 	enum record_type type;
-	uint64_t sk;	  /* identity of the connection while it lives (kernel socket address) */
+	uint64_t sk;	  /* with birth_ns, the identity of a connection (kernel socket address) */
+	uint64_t birth_ns; /* when the tracer saw it begin (CLOCK_MONOTONIC); 0: unknown */
 	uint64_t time_ns; /* wall clock, nanoseconds since the epoch */
 	uint64_t seq;	  /* 1, 2, 3, ... in the order records are made; set by the pipeline */
 	uint32_t pid;

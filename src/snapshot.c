@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "procnet.h"
 #include "snapshot.h"
@@ -67,9 +68,12 @@ static void track_all(struct tracer *t, const struct seeds *seeds, const struct 
 {
 	const struct nt_owner *o;
 	struct nt_conn conn;
+	struct timespec now;
 	size_t i, nl = 0;
 	int err;
 
+	/* The probes stamp a birth with the same clock: an entry of ours names this connection. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (seeds->n)
 		qsort(seeds->v, seeds->n, sizeof(*seeds->v), cmp_seed);
 	while (nl < seeds->n && seeds->v[nl].state == TCP_LISTEN)
@@ -82,6 +86,7 @@ static void track_all(struct tracer *t, const struct seeds *seeds, const struct 
 		conn.netns = s->netns;
 		conn.direction = direction_of(seeds, nl, s);
 		conn.flags = NT_CONN_ESTABLISHED;
+		conn.birth_ns = (uint64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 		o = s->ino ? procnet_owner(owners, s->ino) : NULL;
 		if (o)
 			conn.owner = *o;

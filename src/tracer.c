@@ -30,6 +30,8 @@ struct strategy {
 	/* NULL when usable, else why this kernel cannot use it. */
 	const char *(*unavailable)(const struct tracer *t);
 	const char *hooks[MAX_HOOKS]; /* program names in bpf/nettracer.bpf.c */
+	/* More hooks for the offset-based object, which cannot walk the fd table. */
+	const char *offsets_hooks[2];
 };
 
 struct tracer {
@@ -40,7 +42,7 @@ struct tracer {
 	void *bss; /* the offsets object's global variables, mapped */
 	size_t bss_size;
 	struct perf_buffer *pb;
-	struct bpf_link *links[MAX_HOOKS];
+	struct bpf_link *links[MAX_HOOKS + 2];
 	const struct strategy *strategy;
 	char reason[160];
 	tracer_sample_fn on_sample;
@@ -100,15 +102,30 @@ static const struct strategy strategies[] = {
 	{ "tracepoint",
 	  ATTACH_TRACEPOINT,
 	  tracepoint_unavailable,
-	  { "tp_set_state", "tp_set_state_nested", "tp_exit_accept4", "tp_exit_accept" } },
+	  { "tp_set_state", "tp_set_state_nested", "tp_exit_accept4", "tp_exit_accept" },
+	  { "tp_enter_accept4", "tp_enter_accept" } },
 };
 
-static bool uses(const struct strategy *s, const char *prog)
+/* The programs of strategy s that object offsets (or the BTF object) attaches, NULL-ended. */
+static const char *hook(const struct strategy *s, bool offsets, unsigned int i)
 {
+	unsigned int n = 0;
+
+	while (n < MAX_HOOKS && s->hooks[n])
+		n++;
+	if (i < n)
+		return s->hooks[i];
+	i -= n;
+	return offsets && i < 2 ? s->offsets_hooks[i] : NULL;
+}
+
+static bool uses(const struct tracer *t, const char *prog)
+{
+	const char *name;
 	unsigned int i;
 
-	for (i = 0; i < MAX_HOOKS && s->hooks[i]; i++)
-		if (strcmp(s->hooks[i], prog) == 0)
+	for (i = 0; (name = hook(t->strategy, t->offsets, i)); i++)
+		if (strcmp(name, prog) == 0)
 			return true;
 	return false;
 }
@@ -181,7 +198,7 @@ static int load(struct tracer *t, const struct tracer_opts *opts, const char **w
 		bool always = strcmp(name, "refresh") == 0 || strcmp(name, "peek") == 0 ||
 			      strcmp(name, "lookup") == 0;
 
-		bpf_program__set_autoload(prog, always || uses(t->strategy, name));
+		bpf_program__set_autoload(prog, always || uses(t, name));
 	}
 	bpf_map__set_max_entries(bpf_object__find_map_by_name(t->obj, "conns"), opts->map_size);
 	filter = globals(t, ".rodata");
@@ -205,8 +222,8 @@ static int load(struct tracer *t, const struct tracer_opts *opts, const char **w
 			return err;
 		}
 	}
-	for (i = 0; i < MAX_HOOKS && t->strategy->hooks[i]; i++) {
-		prog = bpf_object__find_program_by_name(t->obj, t->strategy->hooks[i]);
+	for (i = 0; hook(t->strategy, t->offsets, i); i++) {
+		prog = bpf_object__find_program_by_name(t->obj, hook(t->strategy, t->offsets, i));
 		t->links[i] = prog ? bpf_program__attach(prog) : NULL;
 		if (!t->links[i]) {
 			*why = "attaching the BPF programs";
@@ -220,7 +237,7 @@ static void unload(struct tracer *t)
 {
 	unsigned int i;
 
-	for (i = 0; i < MAX_HOOKS; i++) {
+	for (i = 0; i < MAX_HOOKS + 2; i++) {
 		bpf_link__destroy(t->links[i]);
 		t->links[i] = NULL;
 	}
@@ -387,16 +404,22 @@ static int dump_one_by_one(struct tracer *t, int fd, tracer_conn_fn fn, void *ct
 	return 0;
 }
 
-int tracer__dump(struct tracer *t, tracer_conn_fn fn, void *ctx)
+int tracer__sweep(struct tracer *t)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, run);
+
+	return bpf_prog_test_run_opts(t->refresh_fd, &run);
+}
+
+int tracer__dump(struct tracer *t, tracer_conn_fn fn, void *ctx)
+{
 	int fd = t->conns_fd;
 	__u64 batch = 0;
 	__u32 i, n;
 	bool first = true;
 	int err;
 
-	err = bpf_prog_test_run_opts(t->refresh_fd, &run);
+	err = tracer__sweep(t);
 	if (err)
 		return err;
 	for (;;) {
@@ -543,8 +566,8 @@ uint64_t tracer__missed(struct tracer *t, char *detail, size_t size)
 	unsigned int i;
 	size_t n = 0;
 
-	for (i = 0; i < MAX_HOOKS && t->strategy->hooks[i]; i++) {
-		const char *name = t->strategy->hooks[i];
+	for (i = 0; hook(t->strategy, t->offsets, i); i++) {
+		const char *name = hook(t->strategy, t->offsets, i);
 		struct bpf_program *prog = bpf_object__find_program_by_name(t->obj, name);
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);

@@ -35,7 +35,10 @@ const char *tracer__reason(const struct tracer *t);
 int tracer__poll(struct tracer *t, int timeout_ms);
 /* Hands over every pending sample without waiting. */
 int tracer__consume(struct tracer *t);
-/* Refreshes the counters of every tracked connection from the kernel, then calls fn for each. */
+/* Removes the entries of connections that are gone without a close seen (counted as
+ * NT_STAT_STALE) and refreshes the counters of the others. 0 or -errno. */
+int tracer__sweep(struct tracer *t);
+/* tracer__sweep, then calls fn for every tracked connection. */
 int tracer__dump(struct tracer *t, tracer_conn_fn fn, void *ctx);
 /* The kernel address of the socket of an existing connection in the calling thread's network
  * namespace (tuple as /proc/net/tcp gives it); *sk is 0 when there is none. 0 or -errno. */

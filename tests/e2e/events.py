@@ -57,9 +57,11 @@ def expected(sc):
 def relevant(recs, sc):
     """The scenario's records; the test's own connections (sentinel, transfers) may have used
     the same port at another time."""
+    addrs = {norm(c[i]) for kind in ("client", "server") for c in sc[kind]["conns"]
+             for i in (0, 2)}
     return [r for r in recs if r["type"] in ("connect", "accept", "close")
             and r["netns"] == sc["netns"] and sc["port"] in (r["sport"], r["dport"])
-            and r["pid"] != os.getpid()]
+            and r["saddr"] in addrs and r["daddr"] in addrs and r["pid"] != os.getpid()]
 
 
 def check(recs, sc, family, exp=None):

@@ -33,6 +33,7 @@ static struct nt_conn conn(uint8_t direction, uint64_t acked, uint64_t received,
 		.netns = 4026531840U,
 		.direction = direction,
 		.flags = NT_CONN_ESTABLISHED | NT_CONN_OWNED,
+		.birth_ns = 1,
 		.counters = {
 			.bytes_acked = acked,
 			.bytes_received = received,
@@ -61,6 +62,13 @@ static void assert_metrics(const struct record_metrics *m, struct want w)
 	assert_int_equal(m->rttvar_us, w.rtt / 2);
 }
 
+/* The same socket address, another connection. */
+static struct nt_conn reborn(struct nt_conn c, uint64_t birth_ns)
+{
+	c.birth_ns = birth_ns;
+	return c;
+}
+
 /* One dump entry that must produce a record with these metrics. */
 static void report(struct metrics *m, uint64_t sk, struct nt_conn c, struct want w)
 {
@@ -80,6 +88,7 @@ static struct record close_rec(uint64_t sk, struct want totals)
 	struct record rec = {
 		.type = RECORD_CLOSE,
 		.sk = sk,
+		.birth_ns = 1,
 		.has_metrics = true,
 		.metrics = {
 			.bytes_sent = totals.sent,
@@ -268,23 +277,75 @@ static void test_incremental_flow(void **state)
 	/* 100 + 250 + 50: the deltas add up to the final totals. */
 
 	/*
-	 * Dump 3: a new connection got A's socket address; it starts from zero, not from the
-	 * closed one (its 3 segments are not a wrap from 30). B is gone for this dump.
+	 * Dump 3: a new connection got A's socket address (a later birth); it starts from zero,
+	 * not from the closed one (its 3 segments are not a wrap from 30, the way a key of the
+	 * address alone took them). B is missing from this dump.
 	 */
 	metrics__begin(m);
-	report(m, SK_A, conn(NT_DIR_OUTBOUND, 4, 2, 3, 2, 0, 5), (struct want){ 3, 2, 3, 2, 0, 5 });
+	report(m, SK_A, reborn(conn(NT_DIR_OUTBOUND, 4, 2, 3, 2, 0, 5), 2),
+	       (struct want){ 3, 2, 3, 2, 0, 5 });
 	report(m, SK_C, conn(NT_DIR_INBOUND, 0, 0, 0x11, 0, 0, 4),
 	       (struct want){ 0, 0, 1, 0, 0, 4 });
 	assert_int_equal(metrics__end(m), 0);
 
-	/* Dump 4: B was forgotten, so it reports its totals again. */
+	/* Dump 4: B, missing from one dump only, goes on from dump 2. */
 	metrics__begin(m);
 	report(m, SK_B, conn(NT_DIR_INBOUND, 700, 9, 8, 9, 0, 30),
-	       (struct want){ 700, 9, 8, 9, 0, 30 });
-	report(m, SK_A, conn(NT_DIR_OUTBOUND, 14, 2, 5, 3, 0, 5),
+	       (struct want){ 100, 2, 2, 2, 0, 30 });
+	report(m, SK_A, reborn(conn(NT_DIR_OUTBOUND, 14, 2, 5, 3, 0, 5), 2),
 	       (struct want){ 10, 0, 2, 1, 0, 5 });
 	assert_int_equal(metrics__end(m), 0);
 
+	/* Dumps 5 and 6 without B: then it is forgotten, and reports its totals again. */
+	metrics__begin(m);
+	assert_int_equal(metrics__end(m), 0);
+	metrics__begin(m);
+	assert_int_equal(metrics__end(m), 0);
+	metrics__begin(m);
+	report(m, SK_B, conn(NT_DIR_INBOUND, 800, 9, 8, 9, 0, 30),
+	       (struct want){ 800, 9, 8, 9, 0, 30 });
+	assert_int_equal(metrics__end(m), 0);
+
+	metrics__free(m);
+}
+
+/* The races of a close with a dump: each connection's deltas add up to its totals. */
+static void test_close_races_dump(void **state)
+{
+	struct metrics *m = metrics__new(true);
+	struct record rec;
+	struct nt_conn c;
+
+	assert_non_null(m);
+	metrics__begin(m);
+	report(m, SK_A, conn(NT_DIR_OUTBOUND, 101, 10, 5, 5, 0, 1),
+	       (struct want){ 100, 10, 5, 5, 0, 1 });
+	report(m, SK_B, conn(NT_DIR_OUTBOUND, 51, 10, 5, 5, 0, 1),
+	       (struct want){ 50, 10, 5, 5, 0, 1 });
+	assert_int_equal(metrics__end(m), 0);
+
+	/* A closes after the ring was drained, before the map was read: the dump lacks it, and
+	 * its close comes after that dump, still a delta. */
+	metrics__begin(m);
+	report(m, SK_B, conn(NT_DIR_OUTBOUND, 61, 10, 6, 5, 0, 1),
+	       (struct want){ 10, 0, 1, 0, 0, 1 });
+	assert_int_equal(metrics__end(m), 0);
+	rec = close_rec(SK_A, (struct want){ 130, 10, 7, 6, 0, 1 });
+	metrics__close(m, &rec);
+	assert_metrics(&rec.metrics, (struct want){ 30, 0, 2, 1, 0, 1 });
+
+	/* B's close is read before a dump that still finds its entry: the dump says nothing. */
+	rec = close_rec(SK_B, (struct want){ 70, 10, 7, 6, 0, 1 });
+	metrics__close(m, &rec);
+	assert_metrics(&rec.metrics, (struct want){ 10, 0, 1, 1, 0, 1 });
+	metrics__begin(m);
+	c = conn(NT_DIR_OUTBOUND, 71, 10, 7, 6, 0, 1);
+	assert_false(metrics__conn(m, SK_B, &c, 1, &rec));
+	assert_int_equal(metrics__end(m), 0);
+	/* The same close twice (it cannot be, but) adds nothing. */
+	rec = close_rec(SK_B, (struct want){ 70, 10, 7, 6, 0, 1 });
+	metrics__close(m, &rec);
+	assert_metrics(&rec.metrics, (struct want){ 0, 0, 0, 0, 0, 1 });
 	metrics__free(m);
 }
 
@@ -315,10 +376,13 @@ static void test_close_cases(void **state)
 	assert_metrics(&rec.metrics, (struct want){ 5, 0, 2, 0, 0, 2 });
 	/* The address reused and closed again before the next dump: all of it is new. */
 	rec = close_rec(SK_A, (struct want){ 2, 3, 2, 2, 0, 6 });
+	rec.birth_ns = 2;
 	metrics__close(m, &rec);
 	assert_metrics(&rec.metrics, (struct want){ 2, 3, 2, 2, 0, 6 });
 
-	/* An empty dump forgets everything. */
+	/* An empty dump forgets the closed, two forget everything. */
+	metrics__begin(m);
+	assert_int_equal(metrics__end(m), 0);
 	metrics__begin(m);
 	assert_int_equal(metrics__end(m), 0);
 	rec = close_rec(SK_A, (struct want){ 40, 30, 20, 10, 0, 6 });
@@ -329,38 +393,45 @@ static void test_close_cases(void **state)
 
 /*
  * Dumps of changing sizes, past the initial capacity: entry i grows by i + round + 1 each time.
- * One that the previous dump held reports that growth; one it did not (never seen, or seen
- * before a dump that skipped it) reports its whole total.
+ * One that one of the two previous dumps held reports its growth since; one they did not (never
+ * seen, or seen longer ago) reports its whole total.
  */
 static void test_many_connections(void **state)
 {
-	static const unsigned int sizes[] = { 3000, 100, 5000, 5000, 1, 2500 };
+	static const unsigned int sizes[] = { 3000, 100, 5000, 5000, 1, 2500, 1, 1, 4000 };
 	struct metrics *m = metrics__new(true);
-	uint64_t *sent = calloc(5000, sizeof(*sent));
-	unsigned int round, i, n, prev_n = 0;
+	uint64_t *sent = calloc(5000, sizeof(*sent)), *reported = calloc(5000, sizeof(*reported));
+	unsigned int *last = calloc(5000, sizeof(*last));
+	unsigned int round, i, n;
 	struct record rec;
 
 	assert_non_null(m);
 	assert_non_null(sent);
-	for (round = 0; round < sizeof(sizes) / sizeof(sizes[0]); round++) {
-		n = sizes[round];
+	assert_non_null(reported);
+	assert_non_null(last);
+	for (round = 1; round <= sizeof(sizes) / sizeof(sizes[0]); round++) {
+		n = sizes[round - 1];
 		metrics__begin(m);
 		/* Backwards, so that the dump order is not the sorted order. */
 		for (i = n; i-- > 0;) {
-			uint64_t add = i + round + 1;
+			uint64_t add = i + round, want;
 			struct nt_conn c;
 
 			sent[i] += add;
+			want = last[i] && round - last[i] <= 2 ? sent[i] - reported[i] : sent[i];
 			c = conn(NT_DIR_INBOUND, sent[i], 0, 0, 0, 0, 0);
 			assert_true(metrics__conn(m, SK_A + 64 * (uint64_t)i, &c, 1, &rec));
-			if (rec.metrics.bytes_sent != (i < prev_n ? add : sent[i]))
-				fail_msg("round %u conn %u: %ju", round, i,
-					 (uintmax_t)rec.metrics.bytes_sent);
+			if (rec.metrics.bytes_sent != want)
+				fail_msg("round %u conn %u: %ju, not %ju", round, i,
+					 (uintmax_t)rec.metrics.bytes_sent, (uintmax_t)want);
+			reported[i] = sent[i];
+			last[i] = round;
 		}
 		assert_int_equal(metrics__end(m), 0);
-		prev_n = n;
 	}
 	free(sent);
+	free(reported);
+	free(last);
 	metrics__free(m);
 }
 
@@ -397,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_nothing_to_report),
 		cmocka_unit_test(test_incremental_flow),
 		cmocka_unit_test(test_close_cases),
+		cmocka_unit_test(test_close_races_dump),
 		cmocka_unit_test(test_many_connections),
 		cmocka_unit_test(test_free_null),
 	};
