@@ -21,6 +21,7 @@
 #define NT_FIELD_skc_flags(p)	      (((struct sock_common *)(p))->skc_flags)
 #define NT_FIELD_inet_sport(p)	      (((struct inet_sock *)(p))->inet_sport)
 #define NT_FIELD_sk_socket(p)	      (((struct sock *)(p))->sk_socket)
+#define NT_FIELD_sk_err(p)	      (((struct sock *)(p))->sk_err)
 #define NT_FIELD_tp_bytes_received(p) (((struct tcp_sock *)(p))->bytes_received)
 #define NT_FIELD_tp_bytes_acked(p)    (((struct tcp_sock *)(p))->bytes_acked)
 #define NT_FIELD_tp_segs_in(p)	      (((struct tcp_sock *)(p))->segs_in)

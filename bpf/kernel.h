@@ -44,6 +44,7 @@ struct sock {
 	struct sock_common __sk_common;
 	struct socket *sk_socket;
 	__u16 sk_protocol;
+	int sk_err;
 } __nt_core;
 
 struct inet_sock {

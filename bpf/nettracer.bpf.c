@@ -35,6 +35,14 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile struct nt_filter filter = { .events = NT_REPORT_ALL };
 
+/* --cgroup: the cgroup (v2) whose processes are traced, set by user space before attach. */
+struct {
+	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} cgroup_filter SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
 	__uint(key_size, sizeof(__u32));
@@ -163,11 +171,15 @@ static __always_inline void read_counters(const void *sk, struct nt_counters *c,
 	c->valid = 1;
 }
 
-static __always_inline void set_owner(struct nt_owner *o)
+/* The calling task as a connection's owner: only in process context (connect(), accept()).
+ * true when it is in the cgroup of --cgroup (always without that filter). */
+static __always_inline bool set_owner(struct nt_owner *o)
 {
 	o->pid = bpf_get_current_pid_tgid() >> 32;
 	o->uid = (__u32)bpf_get_current_uid_gid();
 	bpf_get_current_comm(o->comm, sizeof(o->comm));
+	o->cgroup_id = bpf_get_current_cgroup_id();
+	return !filter.cgroup || bpf_current_task_under_cgroup(&cgroup_filter, 0) == 1;
 }
 
 static __always_inline bool is_loopback(const struct nt_tuple *t)
@@ -184,12 +196,16 @@ static __always_inline bool is_loopback(const struct nt_tuple *t)
 	return !a[2] && a[3] == bpf_htonl(1);
 }
 
-/* The user's filters: pids, ports, namespace, loopback. */
-static __always_inline bool wanted(const struct nt_tuple *t, __u32 netns, __u32 pid)
+/* The user's filters: pids, ports, namespace, loopback, cgroup (in_cgroup: what set_owner
+ * said of the owner). */
+static __always_inline bool wanted(const struct nt_tuple *t, __u32 netns, __u32 pid,
+				   bool in_cgroup)
 {
 	bool ok;
 	int i;
 
+	if (filter.cgroup && !in_cgroup)
+		return false;
 	if (filter.netns && netns != filter.netns)
 		return false;
 	if (filter.no_loopback && is_loopback(t))
@@ -211,13 +227,15 @@ static __always_inline bool wanted(const struct nt_tuple *t, __u32 netns, __u32 
 	return true;
 }
 
-/* Only a close carries counters: connect and accept leave them out of the sample, which keeps
+/* Only a close carries counters: the other events leave them out of the sample, which keeps
  * more samples in the same ring. */
-static __always_inline void emit(void *ctx, void *sk, struct nt_event *ev, __u32 type)
+static __always_inline void emit(void *ctx, void *sk, struct nt_event *ev, __u32 type,
+				 bool in_cgroup)
 {
 	__u64 size = type == NT_EVENT_CLOSE ? sizeof(*ev) : NT_EVENT_SHORT_SIZE;
 
-	if (!(filter.events & (1U << type)) || !wanted(&ev->tuple, ev->netns, ev->owner.pid))
+	if (!(filter.events & (1U << type)) ||
+	    !wanted(&ev->tuple, ev->netns, ev->owner.pid, in_cgroup))
 		return;
 
 	ev->type = type;
@@ -264,20 +282,27 @@ static __always_inline void on_established(void *ctx, void *sk, __u8 direction)
 {
 	struct nt_event ev = {};
 	struct nt_conn *c;
+	__u64 now = bpf_ktime_get_ns();
 
 	read_tuple(sk, &ev.tuple, &ev.netns);
 	ev.direction = direction;
 	c = conn_get((__u64)sk);
-	if (c) {
-		c->tuple = ev.tuple;
-		c->netns = ev.netns;
-		c->direction = direction;
-		c->flags |= NT_CONN_ESTABLISHED;
-		ev.owner = c->owner;
-		ev.birth_ns = c->birth_ns;
+	if (!c) {
+		if (direction == NT_DIR_OUTBOUND)
+			emit(ctx, sk, &ev, NT_EVENT_CONNECT, false);
+		return;
 	}
-	if (direction == NT_DIR_OUTBOUND)
-		emit(ctx, sk, &ev, NT_EVENT_CONNECT);
+	c->tuple = ev.tuple;
+	c->netns = ev.netns;
+	c->direction = direction;
+	c->flags |= NT_CONN_ESTABLISHED;
+	c->established_ns = now;
+	ev.owner = c->owner;
+	ev.birth_ns = c->birth_ns;
+	if (direction == NT_DIR_OUTBOUND) {
+		ev.duration_ns = now - c->birth_ns; /* born at connect(): the handshake */
+		emit(ctx, sk, &ev, NT_EVENT_CONNECT, c->flags & NT_CONN_CGROUP);
+	}
 }
 
 static __always_inline bool was_established(int oldstate)
@@ -286,22 +311,64 @@ static __always_inline bool was_established(int oldstate)
 	       oldstate != TCP_CLOSE;
 }
 
+static __always_inline int sk_error(void *sk)
+{
+#ifdef NT_OFFSETS
+	return NT_ERROR_UNKNOWN; /* not among the guessed fields */
+#else
+	int err = 0;
+
+	nt_read(err, sk, sk_err);
+	return err;
+#endif
+}
+
+/* A connect() that never got an answer it could use: refused, timed out, unreachable, or
+ * abandoned by its caller (then the kernel set no error). */
+static __always_inline void on_connect_failed(void *ctx, void *sk, struct nt_conn *c)
+{
+	struct nt_event ev = {};
+
+	read_tuple(sk, &ev.tuple, &ev.netns);
+	ev.owner = c->owner;
+	ev.direction = NT_DIR_OUTBOUND;
+	ev.birth_ns = c->birth_ns;
+	ev.duration_ns = bpf_ktime_get_ns() - c->birth_ns;
+	ev.error = sk_error(sk);
+	emit(ctx, sk, &ev, NT_EVENT_CONNECT_FAILED, c->flags & NT_CONN_CGROUP);
+}
+
 static __always_inline void on_close(void *ctx, void *sk, int oldstate)
 {
 	__u64 key = (__u64)sk;
 	struct nt_event ev = {};
 	struct nt_conn *c = bpf_map_lookup_elem(&conns, &key);
 
+	if (c && oldstate == TCP_SYN_SENT) {
+		on_connect_failed(ctx, sk, c);
+		goto forget;
+	}
 	if (c ? !(c->flags & NT_CONN_ESTABLISHED) : !was_established(oldstate))
 		goto forget;
 	read_tuple(sk, &ev.tuple, &ev.netns);
 	read_counters(sk, &ev.counters, oldstate);
+	ev.error = sk_error(sk);
 	if (c) {
 		ev.owner = c->owner;
 		ev.direction = c->direction;
 		ev.birth_ns = c->birth_ns;
+		ev.reset = c->reset;
+		ev.reset_reason = c->reset_reason;
+		if (c->established_ns)
+			ev.duration_ns = bpf_ktime_get_ns() - c->established_ns;
 	}
-	emit(ctx, sk, &ev, NT_EVENT_CLOSE);
+	/* An abort (SO_LINGER of 0, close() with unread data, tcp_disconnect()) moves the socket
+	 * from ESTABLISHED or CLOSE_WAIT straight to CLOSE and sends the reset right after, once
+	 * the entry is gone. Every other way into CLOSE from there comes with an error set first
+	 * (a reset received, a timeout, an ICMP error). */
+	if (!ev.reset && !ev.error && (oldstate == TCP_ESTABLISHED || oldstate == TCP_CLOSE_WAIT))
+		ev.reset = NT_RESET_SENT;
+	emit(ctx, sk, &ev, NT_EVENT_CLOSE, c && (c->flags & NT_CONN_CGROUP));
 forget:
 	if (c)
 		bpf_map_delete_elem(&conns, &key);
@@ -329,8 +396,8 @@ static __always_inline int handle_state(void *ctx, void *sk, int oldstate, int n
 		/* Process context of connect(): the only moment its caller is known. */
 		c = conn_born((__u64)sk);
 		if (c) {
-			set_owner(&c->owner);
-			c->flags |= NT_CONN_OWNED;
+			if (set_owner(&c->owner))
+				c->flags |= NT_CONN_CGROUP;
 			c->direction = NT_DIR_OUTBOUND;
 		}
 		break;
@@ -368,6 +435,7 @@ static __always_inline int handle_accept(void *ctx, void *sk)
 {
 	struct nt_event ev = {};
 	struct nt_conn *c;
+	bool in_cgroup;
 
 	if (!NT_READY || !sk || !is_tcp_inet(sk))
 		return 0;
@@ -379,7 +447,7 @@ static __always_inline int handle_accept(void *ctx, void *sk)
 	}
 #endif
 	read_tuple(sk, &ev.tuple, &ev.netns);
-	set_owner(&ev.owner);
+	in_cgroup = set_owner(&ev.owner);
 	ev.direction = NT_DIR_INBOUND;
 	c = conn_get((__u64)sk);
 	if (c) {
@@ -388,10 +456,12 @@ static __always_inline int handle_accept(void *ctx, void *sk)
 		c->netns = ev.netns;
 		c->owner = ev.owner;
 		c->direction = NT_DIR_INBOUND;
-		c->flags |= NT_CONN_ESTABLISHED | NT_CONN_OWNED;
+		c->flags |= NT_CONN_ESTABLISHED | (in_cgroup ? NT_CONN_CGROUP : 0);
+		if (!c->established_ns)
+			c->established_ns = bpf_ktime_get_ns();
 		ev.birth_ns = c->birth_ns;
 	}
-	emit(ctx, sk, &ev, NT_EVENT_ACCEPT);
+	emit(ctx, sk, &ev, NT_EVENT_ACCEPT, in_cgroup);
 	return 0;
 }
 
@@ -520,6 +590,13 @@ static __always_inline void *sock_of_fd(long fd)
 }
 #endif
 
+/* The changes that a record needs; the six others of a connection's ten return at once. */
+static __always_inline bool needs_work(int newstate)
+{
+	return newstate == TCP_SYN_SENT || newstate == TCP_SYN_RECV ||
+	       newstate == TCP_ESTABLISHED || newstate == TCP_CLOSE;
+}
+
 /* ---- Hooks of the "tracepoint" strategy: raw tracepoints and syscall tracepoints. ---- */
 
 /* The state change hook of every strategy. */
@@ -527,7 +604,11 @@ SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(tp_set_state, void *sk, int oldstate, int newstate)
 {
 	__u32 zero = 0, n, i;
-	struct nt_nest *st = bpf_map_lookup_elem(&nest, &zero);
+	struct nt_nest *st;
+
+	if (!needs_work(newstate))
+		return 0;
+	st = bpf_map_lookup_elem(&nest, &zero);
 
 	/* Interrupting the second program, whose run for this change the kernel skips (or, on
 	 * kernels that let it nest, which returns at once): nothing to note for it. */
@@ -572,8 +653,11 @@ int BPF_PROG(tp_set_state_nested, void *sk, int oldstate, int newstate)
 {
 	__u64 states = nest_states(oldstate, newstate);
 	__u32 zero = 0, n, i, lowest;
-	struct nt_nest *st = bpf_map_lookup_elem(&nest, &zero);
+	struct nt_nest *st;
 
+	if (!needs_work(newstate))
+		return 0; /* the first program returned at once too: nothing was noted */
+	st = bpf_map_lookup_elem(&nest, &zero);
 	if (!st || st->nesting)
 		return 0;
 	st->nesting = 1;
@@ -611,6 +695,43 @@ static __always_inline int exit_accept(void *ctx, long ret)
 		return 0;
 #endif
 	return handle_accept(ctx, sock_of_fd(ret));
+}
+
+/* ---- Resets, every strategy: they come rarely, and say how a connection ended. ---- */
+
+static __always_inline int on_reset(void *sk, __u8 how, __u32 reason)
+{
+	__u64 key = (__u64)sk;
+	struct nt_conn *c;
+
+	if (!sk || !NT_READY)
+		return 0;
+	c = bpf_map_lookup_elem(&conns, &key);
+	if (c && !c->reset) {
+		c->reset = how;
+		c->reset_reason = reason;
+	}
+	return 0;
+}
+
+SEC("raw_tp/tcp_receive_reset")
+int BPF_PROG(tp_receive_reset, void *sk)
+{
+	return on_reset(sk, NT_RESET_RECEIVED, 0);
+}
+
+/* Linux 6.10 (the rstreason series, "tcp: rstreason: let it work finally in tcp_send_reset()")
+ * added the reason as a third argument; older kernels refuse to attach this program. */
+SEC("raw_tp/tcp_send_reset")
+int BPF_PROG(tp_send_reset_reason, void *sk, void *skb, int reason)
+{
+	return on_reset(sk, NT_RESET_SENT, (__u32)reason + 1);
+}
+
+SEC("raw_tp/tcp_send_reset")
+int BPF_PROG(tp_send_reset, void *sk, void *skb)
+{
+	return on_reset(sk, NT_RESET_SENT, 0);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept4")
@@ -676,7 +797,8 @@ static long refresh_one(void *map, __u64 *key, struct nt_conn *c, void *unused)
 		stat_inc(NT_STAT_STALE);
 		return 0;
 	}
-	if (!(c->flags & NT_CONN_ESTABLISHED) || !wanted(&c->tuple, c->netns, c->owner.pid)) {
+	if (!(c->flags & NT_CONN_ESTABLISHED) ||
+	    !wanted(&c->tuple, c->netns, c->owner.pid, c->flags & NT_CONN_CGROUP)) {
 		c->counters.valid = 0;
 		return 0;
 	}

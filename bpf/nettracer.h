@@ -13,7 +13,18 @@ enum nt_event_type {
 	NT_EVENT_CONNECT = 1,
 	NT_EVENT_ACCEPT = 2,
 	NT_EVENT_CLOSE = 3,
+	NT_EVENT_CONNECT_FAILED = 4, /* left SYN_SENT for CLOSE */
 };
+
+/* How a connection's reset went, if it had one (nt_conn.reset, nt_event.reset). */
+enum nt_reset {
+	NT_RESET_NONE = 0,
+	NT_RESET_SENT = 1,
+	NT_RESET_RECEIVED = 2,
+};
+
+/* nt_event.error when the object cannot read sk_err (guessed offsets). */
+#define NT_ERROR_UNKNOWN (-1)
 
 enum nt_direction {
 	NT_DIR_UNKNOWN = 0,
@@ -24,7 +35,7 @@ enum nt_direction {
 /* Bits of struct nt_conn.flags. */
 enum nt_conn_flags {
 	NT_CONN_ESTABLISHED = 1, /* reached ESTABLISHED while traced, or found so at start-up */
-	NT_CONN_OWNED = 2,	 /* owner holds the pid of connect() or accept() */
+	NT_CONN_CGROUP = 2,	 /* the owner is in the cgroup of --cgroup (or below it) */
 };
 
 /* Indexes into the per-CPU counter array "stats". */
@@ -50,12 +61,15 @@ struct nt_filter {
 	__u32 netns;	     /* 0: any */
 	__u32 no_loopback;   /* 1: skip connections whose remote end is a loopback address */
 	__u32 events;	     /* bit (1 << enum nt_event_type), plus NT_REPORT_* */
+	__u32 cgroup;	     /* 1: only owners in the cgroup of map cgroup_filter, or below it */
 };
 
 /* Bits of nt_filter.events for records that user space makes. */
-#define NT_REPORT_METRICS (1U << 4)
-#define NT_REPORT_LOST	  (1U << 5)
-#define NT_REPORT_ALL	  0x3eU
+#define NT_REPORT_METRICS (1U << 8)
+#define NT_REPORT_LOST	  (1U << 9)
+#define NT_REPORT_ALL                                                                              \
+	((1U << NT_EVENT_CONNECT) | (1U << NT_EVENT_ACCEPT) | (1U << NT_EVENT_CLOSE) |             \
+	 (1U << NT_EVENT_CONNECT_FAILED) | NT_REPORT_METRICS | NT_REPORT_LOST)
 
 struct nt_tuple {
 	__u8 saddr[16];	 /* local address, network byte order; IPv4 in the first 4 bytes */
@@ -70,6 +84,7 @@ struct nt_owner {
 	__u32 pid; /* tgid; 0 when unknown */
 	__u32 uid;
 	char comm[NT_COMM_LEN];
+	__u64 cgroup_id; /* cgroup v2 id (inode of its directory); 0 when unknown */
 };
 
 /* tcp_sock counters as the kernel keeps them; user space derives the reported values. */
@@ -96,9 +111,16 @@ struct nt_event {
 	__u32 netns; /* network namespace inode */
 	struct nt_tuple tuple;
 	struct nt_owner owner;
-	__u8 direction; /* enum nt_direction */
-	__u8 pad[7];
 	__u64 birth_ns; /* identity with sk: when the connection's entry began (CLOCK_MONOTONIC) */
+	/* connect: the handshake (SYN_SENT to ESTABLISHED); close: since ESTABLISHED;
+	 * connect_failed: since connect(). 0 when unknown. */
+	__u64 duration_ns;
+	__s32 error;	   /* sk_err at close (a positive errno), 0, or NT_ERROR_UNKNOWN */
+	__u8 direction;	   /* enum nt_direction */
+	__u8 reset;	   /* enum nt_reset (close) */
+	__u16 pad;
+	__u32 reset_reason; /* the kernel's enum sk_rst_reason + 1 for a reset sent; 0: none */
+	__u32 pad2;
 	struct nt_counters counters; /* final counters of a close; zero otherwise */
 };
 
@@ -112,11 +134,15 @@ struct nt_conn {
 	__u32 netns;
 	__u8 direction;
 	__u8 flags; /* enum nt_conn_flags */
-	__u16 pad;
+	__u8 reset; /* enum nt_reset, from the reset tracepoints */
+	__u8 pad;
 	/* CLOCK_MONOTONIC of the connection's birth (connect(), the child's SYN_RECV, or when
 	 * user space found it at start-up): with the key it names one connection, as the key
 	 * alone does not once the kernel reuses the socket's memory. */
 	__u64 birth_ns;
+	__u64 established_ns; /* CLOCK_MONOTONIC of ESTABLISHED; 0 when not seen */
+	__u32 reset_reason;   /* as in nt_event */
+	__u32 pad2;
 	struct nt_counters counters; /* filled in by the refresh program before a dump */
 };
 

@@ -24,7 +24,10 @@ const char cli_usage[] =
 	"      --port=PORT        only connections with PORT at either end (repeatable)\n"
 	"      --netns=INODE      only connections in this network namespace\n"
 	"      --no-loopback      skip connections to loopback addresses\n"
-	"      --events=LIST      records to write: connect,accept,close,metrics,lost\n"
+	"      --cgroup=PATH      only connections of processes in cgroup PATH (v2,\n"
+	"                         under its mount or absolute) or below it\n"
+	"      --events=LIST      records to write: connect,accept,close,\n"
+	"                         connect_failed,metrics,lost\n"
 	"  -d, --display          live table of active connections instead of JSON,\n"
 	"                         refreshed every interval and when Enter is pressed\n"
 	"      --sort=KEY         table order: bytes (default), sent, received, packets,\n"
@@ -43,6 +46,7 @@ enum {
 	OPT_NETNS,
 	OPT_NO_LOOPBACK,
 	OPT_EVENTS,
+	OPT_CGROUP,
 	OPT_OFFSETS,
 	OPT_SORT,
 };
@@ -59,6 +63,7 @@ static const struct option long_options[] = {
 	{ "netns", required_argument, NULL, OPT_NETNS },
 	{ "no-loopback", no_argument, NULL, OPT_NO_LOOPBACK },
 	{ "events", required_argument, NULL, OPT_EVENTS },
+	{ "cgroup", required_argument, NULL, OPT_CGROUP },
 	{ "display", no_argument, NULL, 'd' },
 	{ "sort", required_argument, NULL, OPT_SORT },
 	{ "offsets", required_argument, NULL, OPT_OFFSETS },
@@ -119,7 +124,7 @@ static int parse_events(const char *s, __u32 *out)
 	} types[] = {
 		{ "connect", 1U << NT_EVENT_CONNECT }, { "accept", 1U << NT_EVENT_ACCEPT },
 		{ "close", 1U << NT_EVENT_CLOSE },     { "metrics", NT_REPORT_METRICS },
-		{ "lost", NT_REPORT_LOST },
+		{ "lost", NT_REPORT_LOST },	       { "connect_failed", 1U << NT_EVENT_CONNECT_FAILED },
 	};
 	const char *p = s, *end;
 	unsigned int i;
@@ -231,6 +236,12 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_s
 		case OPT_EVENTS:
 			if (parse_events(optarg, &cfg->filter.events))
 				goto bad_value;
+			break;
+		case OPT_CGROUP:
+			if (!*optarg)
+				goto bad_value;
+			cfg->cgroup = optarg;
+			cfg->filter.cgroup = 1;
 			break;
 		case 'd':
 			cfg->display = true;

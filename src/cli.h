@@ -30,7 +30,8 @@ struct config {
 	unsigned int perf_pages; /* per CPU, a power of two */
 	enum attach_mode attach;
 	enum offsets_mode offsets;
-	struct nt_filter filter; /* -p, --port, --netns, --no-loopback, --events */
+	struct nt_filter filter; /* -p, --port, --netns, --no-loopback, --events, --cgroup */
+	const char *cgroup;	 /* --cgroup: the path as given; NULL without the filter */
 	bool display;		 /* -d: a live table instead of JSON lines */
 	enum table_sort sort;	 /* --sort, for -d */
 };

@@ -6,11 +6,11 @@
 #include "event.h"
 
 _Static_assert(sizeof(struct nt_tuple) == 40, "nt_tuple layout");
-_Static_assert(sizeof(struct nt_owner) == 24, "nt_owner layout");
+_Static_assert(sizeof(struct nt_owner) == 32, "nt_owner layout");
 _Static_assert(sizeof(struct nt_counters) == 48, "nt_counters layout");
-_Static_assert(sizeof(struct nt_event) == 152, "nt_event layout");
-_Static_assert(NT_EVENT_SHORT_SIZE == 104, "nt_event layout");
-_Static_assert(sizeof(struct nt_conn) == 128, "nt_conn layout");
+_Static_assert(sizeof(struct nt_event) == 176, "nt_event layout");
+_Static_assert(NT_EVENT_SHORT_SIZE == 128, "nt_event layout");
+_Static_assert(sizeof(struct nt_conn) == 152, "nt_conn layout");
 
 /* TCP states (include/net/tcp_states.h) that the metrics derivation needs. */
 enum {
@@ -28,6 +28,7 @@ const char *record_type_name(enum record_type type)
 	static const char *const names[] = {
 		[RECORD_CONNECT] = "connect", [RECORD_ACCEPT] = "accept", [RECORD_CLOSE] = "close",
 		[RECORD_METRICS] = "metrics", [RECORD_LOST] = "lost",
+		[RECORD_CONNECT_FAILED] = "connect_failed",
 	};
 
 	return (unsigned int)type < sizeof(names) / sizeof(names[0]) ? names[type] : "unknown";
@@ -66,6 +67,7 @@ void event_fill_conn(struct record *rec, const struct nt_tuple *t, const struct 
 {
 	rec->pid = owner->pid;
 	rec->uid = owner->uid;
+	rec->cgroup_id = owner->cgroup_id;
 	memcpy(rec->comm, owner->comm, RECORD_COMM_LEN);
 	rec->comm[RECORD_COMM_LEN] = '\0';
 	rec->netns = netns;
@@ -137,6 +139,9 @@ int event_decode(const void *data, size_t size, int64_t clock_offset, struct rec
 	case NT_EVENT_CLOSE:
 		rec->type = RECORD_CLOSE;
 		break;
+	case NT_EVENT_CONNECT_FAILED:
+		rec->type = RECORD_CONNECT_FAILED;
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -146,7 +151,14 @@ int event_decode(const void *data, size_t size, int64_t clock_offset, struct rec
 	rec->birth_ns = ev.birth_ns;
 	rec->time_ns = ev.ts_ns + clock_offset;
 	event_fill_conn(rec, &ev.tuple, &ev.owner, ev.netns, ev.direction);
+	rec->duration_ns = ev.duration_ns;
+	if (rec->type == RECORD_CLOSE || rec->type == RECORD_CONNECT_FAILED)
+		rec->error = ev.error < 0 ? RECORD_ERROR_UNKNOWN : ev.error;
 	if (rec->type == RECORD_CLOSE) {
+		rec->reset = ev.reset == NT_RESET_SENT	   ? RESET_SENT
+			     : ev.reset == NT_RESET_RECEIVED ? RESET_RECEIVED
+							     : RESET_NONE;
+		rec->reset_reason_code = ev.reset == NT_RESET_SENT ? ev.reset_reason : 0;
 		rec->has_metrics = true;
 		event_metrics(&rec->metrics, &ev.counters, ev.direction);
 	}

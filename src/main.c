@@ -245,6 +245,7 @@ static int run(const struct config *cfg)
 		.map_size = cfg->map_size,
 		.perf_pages = cfg->perf_pages,
 		.filter = &cfg->filter,
+		.cgroup_fd = -1,
 		.on_sample = pipeline_sample,
 		.on_lost = pipeline_lost,
 		.ctx = &p,

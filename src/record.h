@@ -13,7 +13,17 @@ enum record_type {
 	RECORD_CLOSE,
 	RECORD_METRICS,
 	RECORD_LOST,
+	RECORD_CONNECT_FAILED,
 };
+
+/* How a connection ended, when a reset ended it. */
+enum record_reset {
+	RESET_NONE,
+	RESET_SENT,
+	RESET_RECEIVED,
+};
+
+#define RECORD_ERROR_UNKNOWN (-1) /* record.error when the kernel's error could not be read */
 
 /* Why a lost record's records are missing. */
 enum record_lost_reason {
@@ -47,12 +57,22 @@ struct record {
 	uint32_t uid;
 	char comm[RECORD_COMM_LEN + 1]; /* raw bytes from the kernel, NUL-terminated */
 	uint32_t netns;
+	uint64_t cgroup_id;	/* cgroup v2 id of the owner; 0 when unknown */
+	const char *cgroup;	/* its path under the cgroup2 mount; NULL when unknown */
+	const char *container_id; /* the container of that cgroup; NULL when none */
 	int family; /* AF_INET or AF_INET6; v4-mapped IPv6 connections are AF_INET */
 	uint8_t saddr[16];
 	uint8_t daddr[16];
 	uint16_t sport;
 	uint16_t dport;
 	enum record_direction direction;
+	/* connect: the handshake; close: established to closed; connect_failed: connect() to the
+	 * failure. 0 when unknown. */
+	uint64_t duration_ns;
+	int error; /* close, connect_failed: the errno the kernel set; 0, or RECORD_ERROR_UNKNOWN */
+	enum record_reset reset;	/* close */
+	const char *reset_reason;	/* close with a reset sent: the kernel's reason; or NULL */
+	uint32_t reset_reason_code;	/* the kernel's enum sk_rst_reason + 1; 0 when not given */
 	bool has_metrics; /* close and metrics records */
 	struct record_metrics metrics;
 	uint32_t cpu;	     /* lost records */

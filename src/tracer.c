@@ -17,6 +17,7 @@
 #include "nettracer_offsets.skel.h"
 
 #define MAX_HOOKS 5
+#define RESET_GROUPS 2
 /* Samples per wake-up of the reader, at most: a wake-up per sample costs more than the tracing
  * itself at high connection rates. Reader CPU per storm connection, 4 samples each, measured
  * here: 13.5 us with 16, 9.5 with 64, 9.2 with 256. tracer__poll also consumes periodically,
@@ -42,7 +43,7 @@ struct tracer {
 	void *bss; /* the offsets object's global variables, mapped */
 	size_t bss_size;
 	struct perf_buffer *pb;
-	struct bpf_link *links[MAX_HOOKS + 2];
+	struct bpf_link *links[MAX_HOOKS + 2 + RESET_GROUPS];
 	const struct strategy *strategy;
 	char reason[160];
 	tracer_sample_fn on_sample;
@@ -119,15 +120,37 @@ static const char *hook(const struct strategy *s, bool offsets, unsigned int i)
 	return offsets && i < 2 ? s->offsets_hooks[i] : NULL;
 }
 
+/* Hooks of every strategy besides those above, rare events: of each group, the first that this
+ * kernel attaches (the tracepoint's arguments grew). */
+static const char *const reset_hooks[RESET_GROUPS][2] = {
+	{ "tp_receive_reset" },
+	{ "tp_send_reset_reason", "tp_send_reset" },
+};
+
 static bool uses(const struct tracer *t, const char *prog)
 {
 	const char *name;
-	unsigned int i;
+	unsigned int i, j;
 
 	for (i = 0; (name = hook(t->strategy, t->offsets, i)); i++)
 		if (strcmp(name, prog) == 0)
 			return true;
+	for (i = 0; i < RESET_GROUPS; i++)
+		for (j = 0; j < 2; j++)
+			if (reset_hooks[i][j] && strcmp(reset_hooks[i][j], prog) == 0)
+				return true;
 	return false;
+}
+
+/* The first program of a reset group that attaches; NULL with errno set when none does. */
+static struct bpf_link *attach_first(struct tracer *t, const char *const *names)
+{
+	struct bpf_link *link = NULL;
+	unsigned int j;
+
+	for (j = 0; j < 2 && names[j] && !link; j++)
+		link = bpf_program__attach(bpf_object__find_program_by_name(t->obj, names[j]));
+	return link;
 }
 
 static int map_fd(struct tracer *t, const char *name)
@@ -183,7 +206,7 @@ static int load(struct tracer *t, const struct tracer_opts *opts, const char **w
 	struct bpf_program *prog;
 	struct nt_filter *filter;
 	const void *elf;
-	unsigned int i;
+	unsigned int i, j;
 	size_t size;
 	int err;
 
@@ -215,6 +238,14 @@ static int load(struct tracer *t, const struct tracer_opts *opts, const char **w
 	t->refresh_fd = bpf_program__fd(bpf_object__find_program_by_name(t->obj, "refresh"));
 	t->lookup_fd = bpf_program__fd(bpf_object__find_program_by_name(t->obj, "lookup"));
 	t->lookup_io_fd = map_fd(t, "lookup_io");
+	if (opts->cgroup_fd >= 0) {
+		__u32 zero = 0, fd = opts->cgroup_fd;
+
+		if (bpf_map_update_elem(map_fd(t, "cgroup_filter"), &zero, &fd, BPF_ANY)) {
+			*why = "setting the cgroup filter";
+			return -errno;
+		}
+	}
 	if (t->offsets) {
 		err = map_bss(t);
 		if (err) {
@@ -230,6 +261,13 @@ static int load(struct tracer *t, const struct tracer_opts *opts, const char **w
 			return prog ? -errno : -EOPNOTSUPP;
 		}
 	}
+	for (j = 0; j < RESET_GROUPS; j++, i++) {
+		t->links[i] = attach_first(t, reset_hooks[j]);
+		if (!t->links[i]) {
+			*why = "attaching the BPF programs for resets";
+			return -errno;
+		}
+	}
 	return 0;
 }
 
@@ -237,7 +275,7 @@ static void unload(struct tracer *t)
 {
 	unsigned int i;
 
-	for (i = 0; i < MAX_HOOKS + 2; i++) {
+	for (i = 0; i < sizeof(t->links) / sizeof(t->links[0]); i++) {
 		bpf_link__destroy(t->links[i]);
 		t->links[i] = NULL;
 	}

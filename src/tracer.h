@@ -21,6 +21,7 @@ struct tracer_opts {
 	unsigned int map_size;
 	unsigned int perf_pages;
 	const struct nt_filter *filter;
+	int cgroup_fd; /* with filter->cgroup: an open cgroup v2 directory; -1 otherwise */
 	tracer_sample_fn on_sample;
 	tracer_lost_fn on_lost;
 	void *ctx;

@@ -260,6 +260,9 @@ static void test_events(void **state)
 	assert_int_equal(cfg.filter.events,
 			 (1U << NT_EVENT_CLOSE) | NT_REPORT_METRICS | NT_REPORT_LOST);
 	assert_int_equal(parse("--events", "connect,accept,close,metrics,lost"), CLI_RUN);
+	assert_int_equal(cfg.filter.events, NT_REPORT_ALL & ~(1U << NT_EVENT_CONNECT_FAILED));
+	assert_int_equal(parse("--events=connect_failed,connect,accept,close,metrics,lost"),
+			 CLI_RUN);
 	assert_int_equal(cfg.filter.events, NT_REPORT_ALL);
 
 	assert_int_equal(parse("--events="), -EINVAL);
@@ -270,6 +273,18 @@ static void test_events(void **state)
 	assert_int_equal(parse("--events=connect,bogus"), -EINVAL);
 	assert_string_equal(err,
 			    "invalid value 'connect,bogus' for option '--events=connect,bogus'");
+	assert_int_equal(parse("--events=connect_"), -EINVAL);
+}
+
+static void test_cgroup(void **state)
+{
+	assert_int_equal(parse("--cgroup=/system.slice"), CLI_RUN);
+	assert_string_equal(cfg.cgroup, "/system.slice");
+	assert_int_equal(cfg.filter.cgroup, 1);
+	assert_int_equal(parse("-v"), CLI_RUN);
+	assert_null(cfg.cgroup);
+	assert_int_equal(cfg.filter.cgroup, 0);
+	assert_int_equal(parse("--cgroup="), -EINVAL);
 }
 
 static void test_help_version(void **state)
@@ -385,6 +400,7 @@ int main(void)
 		cmocka_unit_test(test_filters),
 		cmocka_unit_test(test_filter_too_many),
 		cmocka_unit_test(test_events),
+		cmocka_unit_test(test_cgroup),
 		cmocka_unit_test(test_help_version),
 		cmocka_unit_test(test_unknown_option),
 		cmocka_unit_test(test_missing_argument),

@@ -226,7 +226,7 @@ static void test_padded_sample(void **state)
 
 static void test_bad_type(void **state)
 {
-	static const uint32_t bad[] = { 0, 4, 0x100, 0xffffffff };
+	static const uint32_t bad[] = { 0, 5, 0x100, 0xffffffff };
 	struct nt_event ev = v4_event(NT_EVENT_CONNECT);
 	struct record rec;
 	size_t i;
@@ -445,8 +445,10 @@ static void test_names(void **state)
 	assert_string_equal(record_type_name(RECORD_CLOSE), "close");
 	assert_string_equal(record_type_name(RECORD_METRICS), "metrics");
 	assert_string_equal(record_type_name(RECORD_LOST), "lost");
+	assert_string_equal(record_type_name(RECORD_CONNECT_FAILED), "connect_failed");
 	assert_string_equal(record_type_name((enum record_type)99), "unknown");
-	assert_string_equal(record_type_name((enum record_type)(RECORD_LOST + 1)), "unknown");
+	assert_string_equal(record_type_name((enum record_type)(RECORD_CONNECT_FAILED + 1)),
+			    "unknown");
 	assert_string_equal(record_direction_name(DIRECTION_OUTBOUND), "outbound");
 	assert_string_equal(record_direction_name(DIRECTION_INBOUND), "inbound");
 	assert_string_equal(record_direction_name(DIRECTION_UNKNOWN), "unknown");

@@ -32,7 +32,7 @@ static struct nt_conn conn(uint8_t direction, uint64_t acked, uint64_t received,
 		.owner = { .pid = 77, .uid = 1000, .comm = "client" },
 		.netns = 4026531840U,
 		.direction = direction,
-		.flags = NT_CONN_ESTABLISHED | NT_CONN_OWNED,
+		.flags = NT_CONN_ESTABLISHED,
 		.birth_ns = 1,
 		.counters = {
 			.bytes_acked = acked,
@@ -225,7 +225,7 @@ static void test_nothing_to_report(void **state)
 
 	assert_non_null(m);
 	metrics__begin(m);
-	c.flags = NT_CONN_OWNED; /* still connecting */
+	c.flags = 0; /* still connecting */
 	c.counters.state = c.counters.prev_state = TCP_SYN_SENT;
 	assert_false(metrics__conn(m, SK_A, &c, 1, &rec));
 	c.flags = 0;
