@@ -1,4 +1,4 @@
-/* Record → JSON line: a streaming writer for the fixed schema, straight into the caller's buffer. */
+/* Record → JSON line: a streaming writer for the fixed schema, straight into the output buffer. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>

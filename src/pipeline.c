@@ -55,7 +55,10 @@ void pipeline_lost(void *ctx, int cpu, uint64_t count)
 	struct pipeline *p = ctx;
 	struct timespec now;
 	struct record rec = {
-		.type = RECORD_LOST, .cpu = cpu, .lost_count = count, .lost_reason = LOST_PERF_BUFFER,
+		.type = RECORD_LOST,
+		.cpu = cpu,
+		.lost_count = count,
+		.lost_reason = LOST_PERF_BUFFER,
 	};
 
 	clock_gettime(CLOCK_REALTIME, &now);

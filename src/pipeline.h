@@ -15,7 +15,7 @@ struct pipeline_stats {
 	uint64_t bad_samples; /* samples that failed to decode */
 	uint64_t lost;	      /* samples the kernel dropped (perf buffer full) */
 	uint64_t events;      /* connect, accept and close records */
-	uint64_t format_failed; /* records that did not fit the line buffer (numbered, not written) */
+	uint64_t format_failed; /* numbered, but too long for the line buffer: not written */
 };
 
 #define PIPELINE_MAX_CPUS 1024

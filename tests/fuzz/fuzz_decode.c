@@ -147,7 +147,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	CHECK(size >= NT_EVENT_SHORT_SIZE);
 	CHECK(ev.tuple.family == AF_INET || ev.tuple.family == AF_INET6);
-	CHECK(ev.type == NT_EVENT_CONNECT || ev.type == NT_EVENT_ACCEPT || ev.type == NT_EVENT_CLOSE);
+	CHECK(ev.type == NT_EVENT_CONNECT || ev.type == NT_EVENT_ACCEPT ||
+	      ev.type == NT_EVENT_CLOSE);
 	CHECK(rec.comm[RECORD_COMM_LEN] == '\0');
 	check_fields(&ev, &rec);
 	check_line(&rec);

@@ -81,8 +81,8 @@ static void want_keys(struct ctx *c, const char *const *keys)
 
 	for (i = 0; keys[i]; i++, it = json_object_iter_next(c->obj, it))
 		if (!it || strcmp(json_object_iter_key(it), keys[i])) {
-			mismatch(c, "key %zu is %s, not %s", i, it ? json_object_iter_key(it) : "none",
-				 keys[i]);
+			mismatch(c, "key %zu is %s, not %s", i,
+				 it ? json_object_iter_key(it) : "none", keys[i]);
 			return;
 		}
 	if (it)

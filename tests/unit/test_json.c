@@ -143,8 +143,8 @@ static void test_connect_v4(void **state)
 {
 	struct record rec = v4_connect();
 
-	assert_line(&rec, "{\"time\":\"2023-11-14T22:13:20.123456Z\",\"type\":\"connect\",\"seq\":17,"
-			  "\"pid\":4242,\"comm\":\"curl\",\"uid\":1000,\"netns\":4026531840,"
+	assert_line(&rec, "{\"time\":\"2023-11-14T22:13:20.123456Z\",\"type\":\"connect\","
+			  "\"seq\":17,\"pid\":4242,\"comm\":\"curl\",\"uid\":1000,\"netns\":4026531840,"
 			  "\"family\":\"ipv4\",\"saddr\":\"10.1.2.3\",\"sport\":43210,"
 			  "\"daddr\":\"93.184.216.34\",\"dport\":443}\n");
 }
@@ -175,7 +175,8 @@ static void test_close_v6(void **state)
 	struct record rec = v6_close();
 
 	assert_line(&rec, "{\"time\":\"2000-02-29T00:00:00.999999Z\",\"type\":\"close\","
-			  "\"seq\":9223372036854775807,\"pid\":1,\"comm\":\"sshd\",\"uid\":0,\"netns\":4026531993,"
+			  "\"seq\":9223372036854775807,\"pid\":1,\"comm\":\"sshd\",\"uid\":0,"
+			  "\"netns\":4026531993,"
 			  "\"family\":\"ipv6\",\"saddr\":\"2001:db8::1\",\"sport\":22,"
 			  "\"daddr\":\"fe80::1\",\"dport\":51000,\"direction\":\"inbound\","
 			  "\"bytes_sent\":123456789012,\"bytes_received\":42,\"packets_sent\":100,"
