@@ -14,11 +14,11 @@
  * dump gave them before (tests/ref/json_ref.c keeps that formatter, and the unit test and the
  * differential fuzzer compare the two byte for byte).
  *
- * The longest line any record can make, with every value at its widest: 27 keys and
- * punctuation of about 330 bytes, a comm of 16 bytes each escaped as \u00XX (96), two IPv6
- * addresses (2 x 39), eight 19-digit counters and four 10-digit numbers. Below 700 in all.
- * When the caller's buffer has room for that, the writer writes into it directly with no
- * bound checks; otherwise it writes into a local buffer and copies what fits.
+ * The longest line a record can make is a metrics record with every value at its widest: a
+ * comm of 16 bytes each escaped as \u00XX (96), two IPv6 addresses of 39, six 19-digit
+ * numbers, five of 10 and the keys: 629 bytes (test_longest_line checks it stays below 700).
+ * When the caller's buffer has room for LINE_MAX_BYTES, the writer writes into it directly
+ * with no bound checks; otherwise into a local buffer, and copies the line when it fits.
  */
 #define LINE_MAX_BYTES 768
 
