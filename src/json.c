@@ -1,14 +1,184 @@
-/* Record → JSON line through jansson. */
+/* Record → JSON line: a streaming writer for the fixed schema, straight into the output buffer. */
 #include <errno.h>
 #include <stdbool.h>
-#include <stdlib.h>
-#include <stdio.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <arpa/inet.h>
-#include <jansson.h>
+#include <sys/socket.h>
 #include "json.h"
+
+/*
+ * Every record shape has one function below that writes its keys as literals and its values
+ * without printf, in the order and form that jansson's JSON_COMPACT | JSON_PRESERVE_ORDER
+ * dump gave them before (tests/ref/json_ref.c keeps that formatter, and the unit test and the
+ * differential fuzzer compare the two byte for byte).
+ *
+ * The longest line a record can make is a metrics record with every value at its widest: a
+ * comm of 16 bytes each escaped as \u00XX (96), two IPv6 addresses of 39, six 19-digit
+ * numbers, five of 10 and the keys: 629 bytes (test_longest_line checks it stays below 700).
+ * When the caller's buffer has room for LINE_MAX_BYTES, the writer writes into it directly
+ * with no bound checks; otherwise into a local buffer, and copies the line when it fits.
+ */
+#define LINE_MAX_BYTES 768
+
+/* The epoch second whose "{"time":"YYYY-MM-DDTHH:MM:SS." is in prefix, or -1. */
+struct json_fmt {
+	int64_t prefix_sec;
+	char prefix[32];
+};
+
+void json_fmt_free(struct json_fmt *fmt)
+{
+	free(fmt);
+}
+
+struct json_fmt *json_fmt_new(void)
+{
+	struct json_fmt *fmt = calloc(1, sizeof(*fmt));
+
+	if (!fmt)
+		return NULL;
+	fmt->prefix_sec = -1;
+	return fmt;
+}
+
+/* A literal without its NUL; sizeof makes the length a constant, so memcpy becomes moves. */
+#define LIT(p, s) (memcpy((p), (s), sizeof(s) - 1), (p) += sizeof(s) - 1)
+
+static const char digits2[201] = "00010203040506070809"
+				 "10111213141516171819"
+				 "20212223242526272829"
+				 "30313233343536373839"
+				 "40414243444546474849"
+				 "50515253545556575859"
+				 "60616263646566676869"
+				 "70717273747576777879"
+				 "80818283848586878889"
+				 "90919293949596979899";
+
+static unsigned int u32_digits(uint32_t v)
+{
+	if (v < 100000)
+		return v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 10000 ? 4 : 5;
+	return v < 1000000 ? 6 : v < 10000000 ? 7 : v < 100000000 ? 8 : v < 1000000000 ? 9 : 10;
+}
+
+/* v in decimal, two digits at a time from the end, in 32-bit arithmetic (cheaper). */
+static char *put_u32(char *p, uint32_t v)
+{
+	unsigned int n = u32_digits(v);
+	char *end = p + n;
+
+	while (v >= 100) {
+		unsigned int r = v % 100;
+
+		v /= 100;
+		end -= 2;
+		memcpy(end, digits2 + 2 * r, 2);
+	}
+	if (v >= 10)
+		memcpy(end - 2, digits2 + 2 * v, 2);
+	else
+		end[-1] = '0' + v;
+	return p + n;
+}
+
+/* Most counters fit 32 bits; the rest are split into the high part and 9 digits below. */
+static char *put_u64(char *p, uint64_t v)
+{
+	uint32_t low;
+	int i;
+
+	if (v <= UINT32_MAX)
+		return put_u32(p, v);
+	low = v % 1000000000;
+	p = put_u64(p, v / 1000000000);
+	for (i = 8; i >= 0; i--, low /= 10)
+		p[i] = '0' + low % 10;
+	return p + 9;
+}
+
+/* Counters are unsigned 64-bit; JSON integers as jansson reads them are signed: saturate at
+ * INT64_MAX, never wrap (nettracer(8), OUTPUT FIELDS). */
+static char *put_count(char *p, uint64_t v)
+{
+	return put_u64(p, v > INT64_MAX ? INT64_MAX : v);
+}
+
+static char *put_ipv4(char *p, const uint8_t *a)
+{
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		unsigned int v = a[i];
+
+		if (v >= 100) {
+			*p++ = '0' + v / 100;
+			memcpy(p, digits2 + 2 * (v % 100), 2);
+			p += 2;
+		} else if (v >= 10) {
+			memcpy(p, digits2 + 2 * v, 2);
+			p += 2;
+		} else {
+			*p++ = '0' + v;
+		}
+		*p++ = '.';
+	}
+	return p - 1;
+}
+
+static char *put_hex16(char *p, unsigned int w)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (w >= 0x1000)
+		*p++ = hex[w >> 12];
+	if (w >= 0x100)
+		*p++ = hex[w >> 8 & 0xf];
+	if (w >= 0x10)
+		*p++ = hex[w >> 4 & 0xf];
+	*p++ = hex[w & 0xf];
+	return p;
+}
+
+/* RFC 5952 text, exactly as glibc's inet_ntop writes it: the longest run of two or more zero
+ * words (the first of equal runs) becomes "::", and ::a.b.c.d and ::ffff:a.b.c.d end in a
+ * dotted quad. */
+static char *put_ipv6(char *p, const uint8_t *a)
+{
+	unsigned int w[8];
+	int i, best = -1, best_len = 0, cur = -1, cur_len = 0;
+
+	for (i = 0; i < 8; i++) {
+		w[i] = (unsigned int)a[2 * i] << 8 | a[2 * i + 1];
+		if (w[i] == 0) {
+			if (cur < 0)
+				cur = i, cur_len = 0;
+			if (++cur_len > best_len)
+				best = cur, best_len = cur_len;
+		} else {
+			cur = -1;
+		}
+	}
+	if (best_len < 2)
+		best = -1;
+	for (i = 0; i < 8; i++) {
+		if (i == best) {
+			*p++ = ':';
+			i += best_len - 1;
+			if (i == 7)
+				*p++ = ':';
+			continue;
+		}
+		if (i)
+			*p++ = ':';
+		if (i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)))
+			return put_ipv4(p, a + 12);
+		p = put_hex16(p, w[i]);
+	}
+	return p;
+}
 
 /* Length of the UTF-8 sequence starting at s (at most len bytes), 0 when it is invalid. */
 static size_t utf8_seq_len(const unsigned char *s, size_t len)
@@ -16,8 +186,6 @@ static size_t utf8_seq_len(const unsigned char *s, size_t len)
 	size_t n, i;
 	uint32_t cp;
 
-	if (s[0] < 0x80)
-		return 1;
 	if (s[0] >= 0xc2 && s[0] <= 0xdf)
 		n = 2, cp = s[0] & 0x1f;
 	else if (s[0] >= 0xe0 && s[0] <= 0xef)
@@ -40,282 +208,216 @@ static size_t utf8_seq_len(const unsigned char *s, size_t len)
 	return n;
 }
 
-size_t json_utf8_sanitize(char *dst, const char *src, size_t len)
+/* The kernel's comm (up to its first NUL, at most 16 bytes) as a JSON string body: invalid
+ * UTF-8 bytes each become U+FFFD, and the escapes are jansson's (\u00XX in upper case). */
+static char *put_comm(char *p, const char *comm)
 {
-	const unsigned char *s = (const unsigned char *)src;
-	size_t i = 0, o = 0, n;
+	static const char hex[] = "0123456789ABCDEF";
+	const unsigned char *s = (const unsigned char *)comm;
+	size_t i = 0, n;
 
-	while (i < len && s[i]) {
-		n = utf8_seq_len(s + i, len - i);
+	while (i < RECORD_COMM_LEN && s[i]) {
+		unsigned char c = s[i];
+
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			*p++ = c;
+			i++;
+			continue;
+		}
+		if (c < 0x80) {
+			*p++ = '\\';
+			switch (c) {
+			case '"':
+			case '\\':
+				*p++ = c;
+				break;
+			case '\b':
+				*p++ = 'b';
+				break;
+			case '\f':
+				*p++ = 'f';
+				break;
+			case '\n':
+				*p++ = 'n';
+				break;
+			case '\r':
+				*p++ = 'r';
+				break;
+			case '\t':
+				*p++ = 't';
+				break;
+			default:
+				LIT(p, "u00");
+				*p++ = hex[c >> 4];
+				*p++ = hex[c & 0xf];
+			}
+			i++;
+			continue;
+		}
+		n = utf8_seq_len(s + i, RECORD_COMM_LEN - i);
 		if (n) {
-			memcpy(dst + o, s + i, n);
-			o += n;
+			memcpy(p, s + i, n);
+			p += n;
 			i += n;
 		} else {
-			memcpy(dst + o, "\xef\xbf\xbd", 3);
-			o += 3;
+			LIT(p, "\xef\xbf\xbd");
 			i++;
 		}
 	}
-	dst[o] = '\0';
-	return o;
+	return p;
 }
 
-/* "YYYY-MM-DDTHH:MM:SS." of an epoch second (21 bytes with the NUL). */
-static void time_prefix(char *dst, size_t size, time_t sec)
+/* "{"time":"YYYY-MM-DDTHH:MM:SS." of an epoch second, computed once per second. */
+static void time_prefix(struct json_fmt *fmt, int64_t sec)
 {
+	time_t t = sec;
 	struct tm tm;
+	char *p = fmt->prefix;
 
-	gmtime_r(&sec, &tm);
-	snprintf(dst, size, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	gmtime_r(&t, &tm);
+	LIT(p, "{\"time\":\"");
+	/* Years run from 1970 to 2554 (UINT64_MAX ns): always four digits. */
+	memcpy(p, digits2 + 2 * ((tm.tm_year + 1900) / 100), 2);
+	memcpy(p + 2, digits2 + 2 * ((tm.tm_year + 1900) % 100), 2);
+	p[4] = '-';
+	memcpy(p + 5, digits2 + 2 * (tm.tm_mon + 1), 2);
+	p[7] = '-';
+	memcpy(p + 8, digits2 + 2 * tm.tm_mday, 2);
+	p[10] = 'T';
+	memcpy(p + 11, digits2 + 2 * tm.tm_hour, 2);
+	p[13] = ':';
+	memcpy(p + 14, digits2 + 2 * tm.tm_min, 2);
+	p[16] = ':';
+	/* tm_sec can be 60 only for a leap second, which gmtime never returns. */
+	memcpy(p + 17, digits2 + 2 * tm.tm_sec, 2);
+	p[19] = '.';
+	fmt->prefix_sec = sec;
 }
 
-/* The microseconds and "Z" after a prefix: 8 bytes with the NUL. */
-static void time_suffix(char *dst, uint64_t time_ns)
-{
-	unsigned int us = time_ns % 1000000000 / 1000;
-	int i;
+#define PREFIX_LEN (sizeof("{\"time\":\"YYYY-MM-DDTHH:MM:SS.") - 1)
 
-	for (i = 5; i >= 0; i--, us /= 10)
-		dst[i] = '0' + us % 10;
-	dst[6] = 'Z';
-	dst[7] = '\0';
+/* {"time":"...Z","type":"NAME","seq":N — the start every record shares. */
+static char *put_head(struct json_fmt *fmt, char *p, const struct record *rec)
+{
+	int64_t sec = rec->time_ns / 1000000000;
+	unsigned int us = rec->time_ns % 1000000000 / 1000;
+	const char *type = record_type_name(rec->type);
+	size_t n = strlen(type);
+
+	if (sec != fmt->prefix_sec)
+		time_prefix(fmt, sec);
+	memcpy(p, fmt->prefix, PREFIX_LEN);
+	p += PREFIX_LEN;
+	/* Microseconds, truncated: never rounded up into the next second. */
+	memcpy(p, digits2 + 2 * (us / 10000), 2);
+	memcpy(p + 2, digits2 + 2 * (us / 100 % 100), 2);
+	memcpy(p + 4, digits2 + 2 * (us % 100), 2);
+	p += 6;
+	LIT(p, "Z\",\"type\":\"");
+	memcpy(p, type, n);
+	p += n;
+	LIT(p, "\",\"seq\":");
+	return put_count(p, rec->seq);
 }
 
-void json_time(char *dst, size_t size, uint64_t time_ns)
+static char *put_lost(struct json_fmt *fmt, char *p, const struct record *rec)
 {
-	char buf[96]; /* room for any int in struct tm, as the compiler checks */
-	size_t n;
-
-	time_prefix(buf, sizeof(buf) - 8, time_ns / 1000000000);
-	n = strlen(buf);
-	time_suffix(buf + n, time_ns);
-	snprintf(dst, size, "%s", buf);
-}
-
-/* Dotted quad: glibc's inet_ntop goes through sprintf, a tenth of the cost of a record. */
-static void ipv4_str(char *dst, const uint8_t *a)
-{
-	int i;
-
-	for (i = 0; i < 4; i++) {
-		unsigned int v = a[i];
-
-		if (v >= 100)
-			*dst++ = '0' + v / 100;
-		if (v >= 10)
-			*dst++ = '0' + v / 10 % 10;
-		*dst++ = '0' + v % 10;
-		*dst++ = i < 3 ? '.' : '\0';
-	}
-}
-
-/* Every key a record can have, in output order. */
-enum field {
-	F_TIME,
-	F_TYPE,
-	F_CPU,
-	F_COUNT,
-	F_PID,
-	F_COMM,
-	F_UID,
-	F_NETNS,
-	F_FAMILY,
-	F_SADDR,
-	F_SPORT,
-	F_DADDR,
-	F_DPORT,
-	F_DIRECTION,
-	F_BYTES_SENT,
-	F_BYTES_RECEIVED,
-	F_PACKETS_SENT,
-	F_PACKETS_RECEIVED,
-	F_RETRANSMITS,
-	F_RTT_US,
-	F_RTTVAR_US,
-	F_MAX,
-};
-
-static const struct {
-	const char *key;
-	bool string;
-} fields[F_MAX] = {
-	[F_TIME] = { "time", true },
-	[F_TYPE] = { "type", true },
-	[F_CPU] = { "cpu" },
-	[F_COUNT] = { "count" },
-	[F_PID] = { "pid" },
-	[F_COMM] = { "comm", true },
-	[F_UID] = { "uid" },
-	[F_NETNS] = { "netns" },
-	[F_FAMILY] = { "family", true },
-	[F_SADDR] = { "saddr", true },
-	[F_SPORT] = { "sport" },
-	[F_DADDR] = { "daddr", true },
-	[F_DPORT] = { "dport" },
-	[F_DIRECTION] = { "direction", true },
-	[F_BYTES_SENT] = { "bytes_sent" },
-	[F_BYTES_RECEIVED] = { "bytes_received" },
-	[F_PACKETS_SENT] = { "packets_sent" },
-	[F_PACKETS_RECEIVED] = { "packets_received" },
-	[F_RETRANSMITS] = { "retransmits" },
-	[F_RTT_US] = { "rtt_us" },
-	[F_RTTVAR_US] = { "rttvar_us" },
-};
-
-/* The three key sets: lost records, events without metrics, records with metrics. */
-enum shape { SHAPE_LOST, SHAPE_EVENT, SHAPE_METRICS, SHAPE_MAX };
-
-static bool in_shape(enum shape shape, enum field f)
-{
-	if (f <= F_TYPE)
-		return true;
-	if (f <= F_COUNT)
-		return shape == SHAPE_LOST;
-	if (f <= F_DPORT)
-		return shape != SHAPE_LOST;
-	return shape == SHAPE_METRICS;
-}
-
-/* One jansson object per shape, built once; a record only sets its values in place, which
- * saves the allocation, hashing and freeing of a whole tree per line (half the cost). */
-struct json_fmt {
-	json_t *obj[SHAPE_MAX];
-	json_t *value[SHAPE_MAX][F_MAX]; /* borrowed from obj */
-	time_t prefix_sec;		 /* the second time_prefix holds, or -1 */
-	char time[96];			 /* its prefix, then a record's suffix */
-	size_t prefix_len;
-};
-
-void json_fmt_free(struct json_fmt *fmt)
-{
-	int s;
-
-	if (!fmt)
-		return;
-	for (s = 0; s < SHAPE_MAX; s++)
-		json_decref(fmt->obj[s]);
-	free(fmt);
-}
-
-struct json_fmt *json_fmt_new(void)
-{
-	struct json_fmt *fmt = calloc(1, sizeof(*fmt));
-	int s, f;
-
-	if (!fmt)
-		return NULL;
-	fmt->prefix_sec = -1;
-	for (s = 0; s < SHAPE_MAX; s++) {
-		fmt->obj[s] = json_object();
-		if (!fmt->obj[s])
-			goto fail;
-		for (f = 0; f < F_MAX; f++) {
-			json_t *v;
-
-			if (!in_shape(s, f))
-				continue;
-			v = fields[f].string ? json_string("") : json_integer(0);
-			if (json_object_set_new_nocheck(fmt->obj[s], fields[f].key, v))
-				goto fail;
-			fmt->value[s][f] = v;
-		}
-	}
-	return fmt;
-fail:
-	json_fmt_free(fmt);
-	return NULL;
-}
-
-/* Counters are unsigned 64-bit; JSON integers here are signed: saturate, never wrap. */
-static void set_u64(json_t *const *value, enum field f, uint64_t v)
-{
-	json_integer_set(value[f], v > INT64_MAX ? INT64_MAX : (json_int_t)v);
-}
-
-/* s is valid UTF-8 here: ASCII, or a sanitized comm. */
-static int set_str(json_t *const *value, enum field f, const char *s)
-{
-	return json_string_setn_nocheck(value[f], s, strlen(s));
-}
-
-static const char *record_time(struct json_fmt *fmt, uint64_t time_ns)
-{
-	time_t sec = time_ns / 1000000000;
-
-	if (sec != fmt->prefix_sec) {
-		time_prefix(fmt->time, sizeof(fmt->time) - 8, sec);
-		fmt->prefix_len = strlen(fmt->time);
-		fmt->prefix_sec = sec;
-	}
-	time_suffix(fmt->time + fmt->prefix_len, time_ns);
-	return fmt->time;
-}
-
-static int set_conn(json_t *const *value, const struct record *rec)
-{
-	char comm[RECORD_COMM_LEN * 3 + 1], saddr[INET6_ADDRSTRLEN], daddr[INET6_ADDRSTRLEN];
-	int err = 0;
-
-	json_utf8_sanitize(comm, rec->comm, RECORD_COMM_LEN);
-	if (rec->family == AF_INET6) {
-		inet_ntop(AF_INET6, rec->saddr, saddr, sizeof(saddr));
-		inet_ntop(AF_INET6, rec->daddr, daddr, sizeof(daddr));
+	p = put_head(fmt, p, rec);
+	if (rec->lost_reason == LOST_OUTPUT) {
+		LIT(p, ",\"reason\":\"output\",\"count\":");
 	} else {
-		ipv4_str(saddr, rec->saddr);
-		ipv4_str(daddr, rec->daddr);
+		LIT(p, ",\"reason\":\"perf_buffer\",\"cpu\":");
+		p = put_u32(p, rec->cpu);
+		LIT(p, ",\"count\":");
 	}
-	set_u64(value, F_PID, rec->pid);
-	err |= set_str(value, F_COMM, comm);
-	set_u64(value, F_UID, rec->uid);
-	set_u64(value, F_NETNS, rec->netns);
-	err |= set_str(value, F_FAMILY, rec->family == AF_INET6 ? "ipv6" : "ipv4");
-	err |= set_str(value, F_SADDR, saddr);
-	set_u64(value, F_SPORT, rec->sport);
-	err |= set_str(value, F_DADDR, daddr);
-	set_u64(value, F_DPORT, rec->dport);
-	return err;
+	p = put_count(p, rec->lost_count);
+	LIT(p, "}\n");
+	return p;
 }
 
-static int set_metrics(json_t *const *value, const struct record *rec)
+/* The connection fields of every record but a lost one, without the closing brace. */
+static char *put_conn(struct json_fmt *fmt, char *p, const struct record *rec)
+{
+	bool v6 = rec->family == AF_INET6;
+
+	p = put_head(fmt, p, rec);
+	LIT(p, ",\"pid\":");
+	p = put_u32(p, rec->pid);
+	LIT(p, ",\"comm\":\"");
+	p = put_comm(p, rec->comm);
+	LIT(p, "\",\"uid\":");
+	p = put_u32(p, rec->uid);
+	LIT(p, ",\"netns\":");
+	p = put_u32(p, rec->netns);
+	if (v6) {
+		LIT(p, ",\"family\":\"ipv6\",\"saddr\":\"");
+		p = put_ipv6(p, rec->saddr);
+	} else {
+		LIT(p, ",\"family\":\"ipv4\",\"saddr\":\"");
+		p = put_ipv4(p, rec->saddr);
+	}
+	LIT(p, "\",\"sport\":");
+	p = put_u32(p, rec->sport);
+	LIT(p, ",\"daddr\":\"");
+	p = v6 ? put_ipv6(p, rec->daddr) : put_ipv4(p, rec->daddr);
+	LIT(p, "\",\"dport\":");
+	return put_u32(p, rec->dport);
+}
+
+static char *put_event(struct json_fmt *fmt, char *p, const struct record *rec)
+{
+	p = put_conn(fmt, p, rec);
+	LIT(p, "}\n");
+	return p;
+}
+
+static char *put_metrics(struct json_fmt *fmt, char *p, const struct record *rec)
 {
 	const struct record_metrics *m = &rec->metrics;
+	const char *dir = record_direction_name(rec->direction);
+	size_t n = strlen(dir);
 
-	set_u64(value, F_BYTES_SENT, m->bytes_sent);
-	set_u64(value, F_BYTES_RECEIVED, m->bytes_received);
-	set_u64(value, F_PACKETS_SENT, m->packets_sent);
-	set_u64(value, F_PACKETS_RECEIVED, m->packets_received);
-	set_u64(value, F_RETRANSMITS, m->retransmits);
-	set_u64(value, F_RTT_US, m->rtt_us);
-	set_u64(value, F_RTTVAR_US, m->rttvar_us);
-	return set_str(value, F_DIRECTION, record_direction_name(rec->direction));
+	p = put_conn(fmt, p, rec);
+	LIT(p, ",\"direction\":\"");
+	memcpy(p, dir, n);
+	p += n;
+	LIT(p, "\",\"bytes_sent\":");
+	p = put_count(p, m->bytes_sent);
+	LIT(p, ",\"bytes_received\":");
+	p = put_count(p, m->bytes_received);
+	LIT(p, ",\"packets_sent\":");
+	p = put_count(p, m->packets_sent);
+	LIT(p, ",\"packets_received\":");
+	p = put_count(p, m->packets_received);
+	LIT(p, ",\"retransmits\":");
+	p = put_count(p, m->retransmits);
+	LIT(p, ",\"rtt_us\":");
+	p = put_u32(p, m->rtt_us);
+	LIT(p, ",\"rttvar_us\":");
+	p = put_u32(p, m->rttvar_us);
+	LIT(p, "}\n");
+	return p;
+}
+
+static char *put_record(struct json_fmt *fmt, char *p, const struct record *rec)
+{
+	if (rec->type == RECORD_LOST)
+		return put_lost(fmt, p, rec);
+	if (rec->has_metrics)
+		return put_metrics(fmt, p, rec);
+	return put_event(fmt, p, rec);
 }
 
 ssize_t json_format(struct json_fmt *fmt, const struct record *rec, char *buf, size_t size)
 {
-	enum shape shape = rec->type == RECORD_LOST ? SHAPE_LOST
-			   : rec->has_metrics	    ? SHAPE_METRICS
-						    : SHAPE_EVENT;
-	json_t *const *value = fmt->value[shape];
+	char tmp[LINE_MAX_BYTES];
 	size_t len;
-	int err = 0;
 
-	err |= set_str(value, F_TIME, record_time(fmt, rec->time_ns));
-	err |= set_str(value, F_TYPE, record_type_name(rec->type));
-	if (shape == SHAPE_LOST) {
-		set_u64(value, F_CPU, rec->cpu);
-		set_u64(value, F_COUNT, rec->lost_count);
-	} else {
-		err |= set_conn(value, rec);
-		if (shape == SHAPE_METRICS)
-			err |= set_metrics(value, rec);
-	}
-	if (err)
-		return -ENOMEM;
-	len = json_dumpb(fmt->obj[shape], buf, size, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (len == 0 || len >= size)
+	if (size >= LINE_MAX_BYTES)
+		return put_record(fmt, buf, rec) - buf;
+	len = put_record(fmt, tmp, rec) - tmp;
+	if (len > size)
 		return -ENOSPC;
-	buf[len++] = '\n';
+	memcpy(buf, tmp, len);
 	return len;
 }

@@ -1,4 +1,4 @@
-/* struct record → one line of compact JSON; pure, no I/O. */
+/* struct record → one line of compact JSON; pure, no I/O, no allocation per record. */
 #ifndef NT_JSON_H
 #define NT_JSON_H
 
@@ -6,20 +6,14 @@
 #include <sys/types.h>
 #include "record.h"
 
-/* The formatter's state: one reusable jansson object per kind of record. */
+/* The formatter's state: the text of the current second, which most records share. */
 struct json_fmt;
 
 struct json_fmt *json_fmt_new(void);
 void json_fmt_free(struct json_fmt *fmt);
 
-/* Writes rec as JSON and a newline into buf. Returns the length, or -ENOSPC / -ENOMEM. */
+/* Writes rec as JSON and a newline into buf. Returns the length, or -ENOSPC when the line
+ * and its newline do not fit in size bytes (no terminating NUL is written). */
 ssize_t json_format(struct json_fmt *fmt, const struct record *rec, char *buf, size_t size);
-
-/* Copies src (len bytes) to dst as valid UTF-8, each invalid byte replaced by U+FFFD.
- * dst must hold 3 * len + 1 bytes. Returns the length written. */
-size_t json_utf8_sanitize(char *dst, const char *src, size_t len);
-
-/* Formats an epoch time in nanoseconds as RFC 3339 UTC with microseconds (28 bytes). */
-void json_time(char *dst, size_t size, uint64_t time_ns);
 
 #endif /* NT_JSON_H */

@@ -6,7 +6,7 @@
 #include "pipeline.h"
 #include "table.h"
 
-void pipeline_emit(struct pipeline *p, const struct record *rec)
+void pipeline_emit(struct pipeline *p, struct record *rec)
 {
 	char line[1024];
 	ssize_t len;
@@ -21,9 +21,14 @@ void pipeline_emit(struct pipeline *p, const struct record *rec)
 			p->err = table__add(p->table, rec);
 		return;
 	}
+	/* Numbered before formatting: a record that cannot be formatted still takes its number,
+	 * so the gap in seq shows a reader that one is missing. */
+	rec->seq = ++p->seq;
 	len = json_format(p->json, rec, line, sizeof(line));
-	if (len < 0)
+	if (len < 0) {
+		p->stats.format_failed++;
 		return;
+	}
 	err = output__write(p->out, line, len);
 	if (err)
 		p->err = err;
@@ -54,7 +59,12 @@ void pipeline_lost(void *ctx, int cpu, uint64_t count)
 {
 	struct pipeline *p = ctx;
 	struct timespec now;
-	struct record rec = { .type = RECORD_LOST, .cpu = cpu, .lost_count = count };
+	struct record rec = {
+		.type = RECORD_LOST,
+		.cpu = cpu,
+		.lost_count = count,
+		.lost_reason = LOST_PERF_BUFFER,
+	};
 
 	clock_gettime(CLOCK_REALTIME, &now);
 	rec.time_ns = (uint64_t)now.tv_sec * 1000000000 + now.tv_nsec;

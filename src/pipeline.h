@@ -15,6 +15,7 @@ struct pipeline_stats {
 	uint64_t bad_samples; /* samples that failed to decode */
 	uint64_t lost;	      /* samples the kernel dropped (perf buffer full) */
 	uint64_t events;      /* connect, accept and close records */
+	uint64_t format_failed; /* numbered, but too long for the line buffer: not written */
 };
 
 #define PIPELINE_MAX_CPUS 1024
@@ -27,6 +28,7 @@ struct pipeline {
 	bool report_lost;     /* write lost records (they are counted either way) */
 	struct table *table;  /* -d: metrics records become its rows, nothing is written */
 	int err;	      /* first sink error (-EPIPE: the reader left) */
+	uint64_t seq;	      /* seq of the last record formatted */
 	struct pipeline_stats stats;
 	uint64_t lost_cpu[PIPELINE_MAX_CPUS]; /* lost, as the kernel reported it, per CPU */
 };
@@ -38,7 +40,8 @@ void pipeline_sample(void *pipeline, int cpu, const void *data, size_t size);
 void pipeline_lost(void *pipeline, int cpu, uint64_t count);
 /* One conns map entry of a dump at time_ns. */
 int pipeline_conn(struct pipeline *p, uint64_t sk, const struct nt_conn *conn, uint64_t time_ns);
-void pipeline_emit(struct pipeline *p, const struct record *rec);
+/* Numbers rec (rec->seq) and writes it to the sink. */
+void pipeline_emit(struct pipeline *p, struct record *rec);
 /* At exit: samples the probes failed to output (failed[cpu]) that the kernel has not reported
  * as lost yet (it does so only once the ring has room again) become lost records too. */
 void pipeline_settle_lost(struct pipeline *p, const uint64_t *failed, int ncpu);

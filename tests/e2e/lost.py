@@ -26,9 +26,8 @@ def attempt():
     recs = t.stop()
     lost = [r for r in recs if r["type"] == "lost"]
     ncpu = os.cpu_count()
-    if any(not 0 <= r["cpu"] < ncpu or r["count"] <= 0 or set(r) != {"time", "type", "cpu",
-                                                                      "count"}
-           for r in lost):
+    if any(not 0 <= r["cpu"] < ncpu or r["count"] <= 0 or r["reason"] != "perf_buffer"
+           or list(r) != ["time", "type", "seq", "reason", "cpu", "count"] for r in lost):
         nt.fail("malformed lost records: %s" % lost[:3])
     total = sum(r["count"] for r in lost)
     m = re.search(r"(\d+) lost, (\d+) undecodable, .* (\d+) failed outputs", t.stderr)

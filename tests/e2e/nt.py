@@ -83,6 +83,17 @@ def complete_file(path):
                 fail("%s ends in the middle of a line" % path)
 
 
+def check_seq(path, recs):
+    """One writer numbers the records as it writes them: in a file, each seq is one more than
+    the line before it (1 on the first line, unless the file was rotated away under it)."""
+    for n, r in enumerate(recs[1:], 2):
+        if r.get("seq") != recs[n - 2].get("seq", 0) + 1:
+            fail("%s line %d has seq %r after %r" % (path, n, r.get("seq"),
+                                                      recs[n - 2].get("seq")))
+    if recs and not isinstance(recs[0].get("seq"), int):
+        fail("%s line 1 has no seq: %r" % (path, recs[0]))
+
+
 def check_jq(path):
     """jq is the reader users have: it must accept every line."""
     r = subprocess.run(["jq", "-c", "."], stdin=open(path, "rb"), stdout=subprocess.DEVNULL,
@@ -171,7 +182,9 @@ class Tracer:
             fail("the kernel skipped hooks and records were lost: " + self.stderr)
         complete_file(self.path)
         check_jq(self.path)
-        return self.records()
+        recs = self.records()
+        check_seq(self.path, recs)
+        return recs
 
 
 class Netns:

@@ -35,6 +35,20 @@ def event(type_, family, saddr, daddr, comm, direction, counters=None):
 FIN_BOTH_WAYS = (1002, 5001, 12, 9, 1, 800, 400, 7000, 7000, 7, 6, 2, 1)
 RESET = (1, 0, 1, 1, 0, 0, 0, 0, 0, 7, 2, 0, 1)
 
+# struct input in tests/fuzz/fuzz_json.c (x86-64 layout).
+JSON_INPUT = struct.Struct("<BBBBIQQIIII16s16sHH4xQ5QII17s")
+assert JSON_INPUT.size == 153
+
+
+def record(type_, v6, saddr, daddr, comm, has_metrics=0, reason=0, seq=1,
+           counters=(1002, 5001, 12, 9, 1), time_ns=1_700_000_000_123_456_789):
+    return JSON_INPUT.pack(type_, v6, 1, has_metrics, reason, time_ns, seq, 4242, 1000,
+                           4026531840, 3, saddr, daddr, 43210, 443, 7, *counters, 250, 125,
+                           comm)
+
+
+U64_MAX = 2**64 - 1
+
 SEEDS = {
     "decode": {
         "connect_v4": event(CONNECT, AF_INET, v4("10.1.2.3"), v4("93.184.216.34"), b"curl",
@@ -46,6 +60,19 @@ SEEDS = {
                                  FIN_BOTH_WAYS),
         "close_padded": event(CLOSE, AF_INET, v4("127.0.0.1"), v4("127.0.0.1"),
                               b"ab\xff\xfe\xc0\xaf\xed\xa0\x80", INBOUND, RESET) + b"\0" * 4,
+    },
+    "json": {
+        "connect_v4": record(0, 0, v4("10.1.2.3"), v4("93.184.216.34"), b"curl"),
+        "accept_v6": record(1, 1, v6("2001:db8::1"), v6("::1"), b"nginx"),
+        "close_v4_mapped_v6": record(2, 1, v6("::ffff:10.1.2.3"), v6("::"),
+                                     b"0123456789abcdefX", has_metrics=1),
+        "metrics_max": record(3, 1, b"\xff" * 16, v6("1:0:0:1::"), b"\x1f" * 16, has_metrics=1,
+                              seq=U64_MAX, counters=(U64_MAX, 2**63, 2**63 - 1, 2**53 + 1, 0),
+                              time_ns=U64_MAX),
+        "lost_perf_buffer": record(4, 0, b"", b"", b"", reason=0, seq=2**63),
+        "lost_output": record(4, 0, b"", b"", b"", reason=1, time_ns=0),
+        "comm_escapes": record(0, 0, v4("0.0.0.0"), v4("255.255.255.255"),
+                               b"a\"b\\c\n\x01\x7f\xc0\xaf\xed\xa0\x80\xe2\x82"),
     },
     "procnet": {
         "socket": b"socket:[12345]",

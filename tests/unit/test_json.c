@@ -1,31 +1,63 @@
-/* Unit tests for json_format, json_utf8_sanitize and json_time: exact lines, valid UTF-8. */
+/* Unit tests for json_format: exact lines, valid UTF-8, and byte identity with the jansson
+ * reference formatter (tests/ref) on recorded samples and on pseudo-random records. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include "event.h"
 #include "json.h"
+#include "json_check.h"
+#include "json_ref.h"
 
 #define FFFD "\xef\xbf\xbd"
 
 static char line[1024];
 static struct json_fmt *fmt;
+static struct json_ref_fmt *ref;
 
 static int setup(void **state)
 {
 	fmt = json_fmt_new();
-	return fmt ? 0 : -1;
+	ref = json_ref_fmt_new();
+	return fmt && ref ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
 	json_fmt_free(fmt);
+	json_ref_fmt_free(ref);
 	return 0;
+}
+
+/* The writer's line for rec equals the reference formatter's byte for byte, fits a buffer of
+ * exactly its length (and not one byte less), and passes the strict field-by-field check.
+ * Returns the line's length; the line is in line[]. */
+static ssize_t assert_same(const struct record *rec)
+{
+	char want[1024], exact[1024], why[512];
+	ssize_t len, want_len;
+
+	len = json_format(fmt, rec, line, sizeof(line));
+	want_len = json_ref_format(ref, rec, want, sizeof(want));
+	assert_true(want_len > 0);
+	if (len != want_len || memcmp(line, want, len))
+		fail_msg("writer and reference differ:\n%.*s%.*s", (int)(len > 0 ? len : 0), line,
+			 (int)want_len, want);
+	/* Below its bound on the line length, the writer takes another path: the same bytes. */
+	assert_int_equal(json_format(fmt, rec, exact, len), len);
+	assert_memory_equal(exact, want, len);
+	assert_int_equal(json_format(fmt, rec, exact, len - 1), -ENOSPC);
+	if (!json_check_line(rec, line, len, why, sizeof(why)))
+		fail_msg("%s in %.*s", why, (int)len, line);
+	return len;
 }
 
 static struct record v4_connect(void)
@@ -34,6 +66,7 @@ static struct record v4_connect(void)
 		.type = RECORD_CONNECT,
 		.sk = 0xffff888012345678ULL,
 		.time_ns = 1700000000123456789ULL,
+		.seq = 17,
 		.pid = 4242,
 		.uid = 1000,
 		.comm = "curl",
@@ -54,6 +87,7 @@ static struct record v6_close(void)
 	struct record rec = {
 		.type = RECORD_CLOSE,
 		.time_ns = 951782400999999999ULL,
+		.seq = 18446744073709551615ULL,
 		.pid = 1,
 		.uid = 0,
 		.comm = "sshd",
@@ -97,10 +131,9 @@ static json_t *parse_line(const struct record *rec)
 	ssize_t len;
 	json_t *obj;
 
-	len = json_format(fmt, rec, line, sizeof(line));
-	assert_true(len > 0);
+	len = assert_same(rec);
 	assert_int_equal(line[len - 1], '\n');
-	obj = json_loadb(line, len, 0, &error);
+	obj = json_loadb(line, len, JSON_REJECT_DUPLICATES, &error);
 	if (!obj)
 		fail_msg("json_loadb: %s in %.*s", error.text, (int)len, line);
 	return obj;
@@ -111,7 +144,7 @@ static void test_connect_v4(void **state)
 	struct record rec = v4_connect();
 
 	assert_line(&rec, "{\"time\":\"2023-11-14T22:13:20.123456Z\",\"type\":\"connect\","
-			  "\"pid\":4242,\"comm\":\"curl\",\"uid\":1000,\"netns\":4026531840,"
+			  "\"seq\":17,\"pid\":4242,\"comm\":\"curl\",\"uid\":1000,\"netns\":4026531840,"
 			  "\"family\":\"ipv4\",\"saddr\":\"10.1.2.3\",\"sport\":43210,"
 			  "\"daddr\":\"93.184.216.34\",\"dport\":443}\n");
 }
@@ -142,7 +175,8 @@ static void test_close_v6(void **state)
 	struct record rec = v6_close();
 
 	assert_line(&rec, "{\"time\":\"2000-02-29T00:00:00.999999Z\",\"type\":\"close\","
-			  "\"pid\":1,\"comm\":\"sshd\",\"uid\":0,\"netns\":4026531993,"
+			  "\"seq\":9223372036854775807,\"pid\":1,\"comm\":\"sshd\",\"uid\":0,"
+			  "\"netns\":4026531993,"
 			  "\"family\":\"ipv6\",\"saddr\":\"2001:db8::1\",\"sport\":22,"
 			  "\"daddr\":\"fe80::1\",\"dport\":51000,\"direction\":\"inbound\","
 			  "\"bytes_sent\":123456789012,\"bytes_received\":42,\"packets_sent\":100,"
@@ -152,14 +186,22 @@ static void test_close_v6(void **state)
 
 static void test_lost(void **state)
 {
-	struct record rec = { .type = RECORD_LOST, .time_ns = 0, .cpu = 3, .lost_count = 1234 };
+	struct record rec = { .type = RECORD_LOST, .time_ns = 0, .seq = 1, .cpu = 3,
+			      .lost_count = 1234 };
 
 	assert_line(&rec, "{\"time\":\"1970-01-01T00:00:00.000000Z\",\"type\":\"lost\","
-			  "\"cpu\":3,\"count\":1234}\n");
+			  "\"seq\":1,\"reason\":\"perf_buffer\",\"cpu\":3,\"count\":1234}\n");
 	rec.lost_count = UINT64_MAX;
 	rec.cpu = UINT32_MAX;
 	assert_line(&rec, "{\"time\":\"1970-01-01T00:00:00.000000Z\",\"type\":\"lost\","
-			  "\"cpu\":4294967295,\"count\":9223372036854775807}\n");
+			  "\"seq\":1,\"reason\":\"perf_buffer\",\"cpu\":4294967295,"
+			  "\"count\":9223372036854775807}\n");
+	/* Records the output failed to take belong to no CPU. */
+	rec.lost_reason = LOST_OUTPUT;
+	rec.lost_count = 5;
+	rec.seq = 10;
+	assert_line(&rec, "{\"time\":\"1970-01-01T00:00:00.000000Z\",\"type\":\"lost\","
+			  "\"seq\":10,\"reason\":\"output\",\"count\":5}\n");
 }
 
 static void test_u64_saturates(void **state)
@@ -253,14 +295,51 @@ static void test_enospc(void **state)
 	assert_int_equal(json_format(fmt, &rec, buf, 0), -ENOSPC);
 }
 
+/* The longest line a record can make: below the writer's bound (768) and the pipeline's line
+ * buffer (1024). */
+static void test_longest_line(void **state)
+{
+	struct record rec = v6_close();
+	ssize_t len;
+
+	rec.type = RECORD_METRICS;
+	rec.seq = rec.pid = rec.uid = rec.netns = UINT32_MAX;
+	rec.seq = UINT64_MAX;
+	rec.time_ns = UINT64_MAX;
+	memset(rec.comm, 0x1f, RECORD_COMM_LEN);
+	memset(rec.saddr, 0xff, 16);
+	memset(rec.daddr, 0xfe, 16);
+	rec.sport = rec.dport = UINT16_MAX;
+	rec.direction = DIRECTION_OUTBOUND;
+	rec.metrics = (struct record_metrics){ UINT64_MAX, UINT64_MAX, UINT64_MAX, UINT64_MAX,
+					       UINT64_MAX, UINT32_MAX, UINT32_MAX };
+	len = assert_same(&rec);
+	assert_int_equal(len, 629);
+}
+
+/* src as the comm, placed so that its len-th byte is the comm's last (the byte after it is
+ * there but outside the comm): the writer's comm is the padding and want. The reference
+ * sanitizer, which the field check relies on, must give want too. */
 static void sanitize(const char *src, size_t len, const char *want)
 {
-	char dst[3 * 64 + 1];
+	static const char pad[] = "pppppppppppppppp";
+	char dst[3 * 64 + 1], expect[3 * 64 + 1];
+	struct record rec = v4_connect();
+	size_t off = RECORD_COMM_LEN - len;
+	json_t *obj;
 
-	assert_true(len <= 64);
+	assert_true(len <= RECORD_COMM_LEN);
 	memset(dst, 'z', sizeof(dst));
-	assert_int_equal(json_utf8_sanitize(dst, src, len), strlen(want));
+	assert_int_equal(json_ref_utf8_sanitize(dst, src, len), strlen(want));
 	assert_string_equal(dst, want);
+
+	memset(rec.comm, 'p', off);
+	memcpy(rec.comm + off, src, len);
+	rec.comm[RECORD_COMM_LEN] = src[len];
+	snprintf(expect, sizeof(expect), "%.*s%s", (int)off, pad, want);
+	obj = parse_line(&rec);
+	assert_string_equal(json_string_value(json_object_get(obj, "comm")), expect);
+	json_decref(obj);
 }
 
 static void test_sanitize(void **state)
@@ -306,35 +385,86 @@ static void test_sanitize(void **state)
 	sanitize("\xff\xc3\xa9", 3, FFFD "\xc3\xa9");
 }
 
-static void test_time(void **state)
+/* Control bytes are escaped as jansson escapes them: the short forms where JSON has one,
+ * otherwise \u00XX in upper-case hex (jansson's "\\u%04X"), DEL as it is. */
+static void test_comm_escapes(void **state)
 {
-	char buf[32];
+	static const struct {
+		char c;
+		const char *want;
+	} cases[] = {
+		{ '\b', "\\b" },      { '\f', "\\f" },	    { '\n', "\\n" },	  { '\r', "\\r" },
+		{ '\t', "\\t" },      { '"', "\\\"" },	    { '\\', "\\\\" },	  { '/', "/" },
+		{ 0x01, "\\u0001" }, { 0x0b, "\\u000B" }, { 0x1b, "\\u001B" }, { 0x1f, "\\u001F" },
+		{ 0x7f, "\x7f" },
+	};
+	struct record rec = v4_connect();
+	char want[64];
+	size_t i;
 
-	json_time(buf, sizeof(buf), 0);
-	assert_string_equal(buf, "1970-01-01T00:00:00.000000Z");
-	json_time(buf, sizeof(buf), 1700000000123456789ULL);
-	assert_string_equal(buf, "2023-11-14T22:13:20.123456Z");
-	/* Microseconds are truncated, never rounded up into the next second. */
-	json_time(buf, sizeof(buf), 951782400999999999ULL);
-	assert_string_equal(buf, "2000-02-29T00:00:00.999999Z");
-	json_time(buf, sizeof(buf), 4102444799000001000ULL);
-	assert_string_equal(buf, "2099-12-31T23:59:59.000001Z");
-	json_time(buf, sizeof(buf), UINT64_MAX);
-	assert_string_equal(buf, "2554-07-21T23:34:33.709551Z");
-
-	/* 28 bytes hold it with its NUL; a smaller buffer is truncated, not overrun. */
-	memset(buf, 'z', sizeof(buf));
-	json_time(buf, 28, 0);
-	assert_int_equal(strlen(buf), 27);
-	assert_int_equal(buf[28], 'z');
-	memset(buf, 'z', sizeof(buf));
-	json_time(buf, 5, 0);
-	assert_string_equal(buf, "1970");
-	assert_int_equal(buf[5], 'z');
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(rec.comm, 0, sizeof(rec.comm));
+		rec.comm[0] = 'a';
+		rec.comm[1] = cases[i].c;
+		rec.comm[2] = 'b';
+		assert_same(&rec);
+		snprintf(want, sizeof(want), "\"comm\":\"a%sb\"", cases[i].want);
+		if (!strstr(line, want))
+			fail_msg("no %s in %s", want, line);
+	}
 }
 
-/* The formatter keeps one object per kind of record and the time of the last second: a line
- * must not depend on the records formatted before it. */
+/* Every byte value at every position of the comm, alone and with its neighbours. */
+static void test_comm_every_byte(void **state)
+{
+	struct record rec = v4_connect();
+	unsigned int b, pos;
+
+	for (b = 0; b < 256; b++) {
+		memset(rec.comm, b, RECORD_COMM_LEN);
+		rec.comm[RECORD_COMM_LEN] = b;
+		assert_same(&rec);
+		for (pos = 0; pos < RECORD_COMM_LEN; pos++) {
+			memcpy(rec.comm, "0123456789abcdef", 16);
+			rec.comm[RECORD_COMM_LEN] = '\0';
+			rec.comm[pos] = b;
+			assert_same(&rec);
+			/* A lead byte of 2, 3 or 4 and what follows it. */
+			if (pos < RECORD_COMM_LEN - 1) {
+				rec.comm[pos + 1] = 0x80 | (b & 0x3f);
+				assert_same(&rec);
+			}
+		}
+	}
+}
+
+/* The time of a line, parsed back. */
+static void assert_time(uint64_t time_ns, const char *want)
+{
+	struct record rec = v4_connect();
+	json_t *obj;
+
+	rec.time_ns = time_ns;
+	obj = parse_line(&rec);
+	assert_string_equal(json_string_value(json_object_get(obj, "time")), want);
+	json_decref(obj);
+}
+
+static void test_time(void **state)
+{
+	assert_time(0, "1970-01-01T00:00:00.000000Z");
+	assert_time(1700000000123456789ULL, "2023-11-14T22:13:20.123456Z");
+	/* Microseconds are truncated, never rounded up into the next second. */
+	assert_time(951782400999999999ULL, "2000-02-29T00:00:00.999999Z");
+	assert_time(4102444799000001000ULL, "2099-12-31T23:59:59.000001Z");
+	assert_time(UINT64_MAX, "2554-07-21T23:34:33.709551Z");
+	/* The cached second is left when the clock steps back, and taken again. */
+	assert_time(1700000000999999999ULL, "2023-11-14T22:13:20.999999Z");
+	assert_time(1700000001000000000ULL, "2023-11-14T22:13:21.000000Z");
+	assert_time(1699999999000000000ULL, "2023-11-14T22:13:19.000000Z");
+	assert_time(1700000001000001000ULL, "2023-11-14T22:13:21.000001Z");
+}
+
 static void test_state_does_not_leak(void **state)
 {
 	struct record recs[4] = { v6_close(), v4_connect(), v6_close(), v4_connect() };
@@ -365,27 +495,6 @@ static void test_state_does_not_leak(void **state)
 		}
 }
 
-/* Record times through the formatter's cached second equal json_time's, also when the clock
- * steps back. */
-static void test_record_time(void **state)
-{
-	static const uint64_t times[] = { 1700000000999999999ULL, 1700000001000000000ULL,
-					  1700000001000001000ULL, 1699999999000000000ULL, 0,
-					  UINT64_MAX };
-	struct record rec = v4_connect();
-	char want[32];
-	unsigned int i;
-	json_t *obj;
-
-	for (i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
-		rec.time_ns = times[i];
-		json_time(want, sizeof(want), times[i]);
-		obj = parse_line(&rec);
-		assert_string_equal(json_string_value(json_object_get(obj, "time")), want);
-		json_decref(obj);
-	}
-}
-
 /* IPv4 addresses have a formatter of their own: every digit count, against inet_ntop. */
 static void test_ipv4_text(void **state)
 {
@@ -408,6 +517,181 @@ static void test_ipv4_text(void **state)
 	}
 }
 
+/* A fixed-seed generator, so that a failure shows up again in the next run. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+/* Random bits of a random width, and now and then a value at an edge. */
+static uint64_t rnd_u64(void)
+{
+	static const uint64_t edges[] = { 0, 1, 9, 10, 99, 100, UINT32_MAX, (1ULL << 53) - 1,
+					  1ULL << 53, (1ULL << 53) + 1, 9999999999999999999ULL,
+					  INT64_MAX - 1, INT64_MAX, (uint64_t)INT64_MAX + 1,
+					  UINT64_MAX - 1, UINT64_MAX };
+
+	if (rnd() % 8 == 0)
+		return edges[rnd() % (sizeof(edges) / sizeof(edges[0]))];
+	return rnd() >> (rnd() % 64);
+}
+
+/* An IPv6 address with the zero runs, prefixes and tails that change its text form. */
+static void rnd_ipv6(uint8_t *a)
+{
+	unsigned int i, kind = rnd() % 8;
+
+	for (i = 0; i < 16; i++)
+		a[i] = rnd();
+	if (kind == 0) {
+		memset(a, 0, 16);
+		if (rnd() % 2)
+			a[15] = rnd() % 4;
+	} else if (kind == 1) { /* v4-mapped or v4-compatible */
+		memset(a, 0, 12);
+		if (rnd() % 2)
+			a[10] = a[11] = 0xff;
+	} else if (kind <= 4) { /* words zeroed at random: runs of every length and place */
+		for (i = 0; i < 8; i++)
+			if (rnd() % 2)
+				a[2 * i] = a[2 * i + 1] = 0;
+	} else if (kind == 5) { /* small words: one, two and three hex digits */
+		for (i = 0; i < 8; i++)
+			a[2 * i] = rnd() % 2 ? 0 : rnd() % 16;
+	}
+}
+
+static void rnd_record(struct record *rec)
+{
+	unsigned int i;
+
+	memset(rec, 0, sizeof(*rec));
+	rec->type = rnd() % 5;
+	rec->time_ns = rnd() % 4 ? 1700000000000000000ULL + rnd() % 3000000000ULL : rnd_u64();
+	rec->seq = rnd_u64();
+	rec->pid = rnd_u64();
+	rec->uid = rnd_u64();
+	rec->netns = rnd_u64();
+	for (i = 0; i <= RECORD_COMM_LEN; i++) {
+		unsigned int r = rnd() % 8;
+
+		rec->comm[i] = r < 4 ? 'a' + rnd() % 26 : r < 5 ? rnd() % 0x20 : rnd();
+	}
+	if (rnd() % 4 == 0)
+		rec->comm[rnd() % (RECORD_COMM_LEN + 1)] = '\0';
+	rec->family = rnd() % 2 ? AF_INET6 : AF_INET;
+	if (rec->family == AF_INET6) {
+		rnd_ipv6(rec->saddr);
+		rnd_ipv6(rec->daddr);
+	} else {
+		for (i = 0; i < 4; i++) {
+			rec->saddr[i] = rnd_u64();
+			rec->daddr[i] = rnd_u64();
+		}
+	}
+	rec->sport = rnd_u64();
+	rec->dport = rnd_u64();
+	rec->direction = rnd() % 3;
+	rec->has_metrics = rec->type == RECORD_CLOSE || rec->type == RECORD_METRICS;
+	rec->metrics = (struct record_metrics){ rnd_u64(), rnd_u64(), rnd_u64(), rnd_u64(),
+						rnd_u64(), rnd_u64(), rnd_u64() };
+	rec->cpu = rnd_u64();
+	rec->lost_count = rnd_u64();
+	rec->lost_reason = rnd() % 2;
+}
+
+/* Pseudo-random records of every shape, against the reference: 10,000 lines. */
+static void test_random_records(void **state)
+{
+	unsigned int shapes[6] = {}, i;
+	struct record rec;
+
+	for (i = 0; i < 5000; i++) {
+		rnd_record(&rec);
+		assert_same(&rec);
+		shapes[rec.type == RECORD_LOST ? 4 + rec.lost_reason : rec.type]++;
+		/* The same connection in the other shape. */
+		if (rec.type != RECORD_LOST) {
+			rec.has_metrics = !rec.has_metrics;
+			assert_same(&rec);
+		}
+	}
+	for (i = 0; i < 6; i++)
+		assert_true(shapes[i] > 300);
+}
+
+/* IPv6 text against glibc's inet_ntop: special forms, then random ones. */
+static void test_ipv6_text(void **state)
+{
+	static const char *const addrs[] = {
+		"::",		 "::1",		  "::2",	      "1::",
+		"::ffff:1.2.3.4", "::ffff:0.0.0.0", "::1.2.3.4",       "::0.1.0.0",
+		"::ffff",	 "::1:ffff:1.2.3.4", "0:0:1::",	       "1:0:0:1::1",
+		"1::1:0:0:1",	 "1:0:1:0:1:0:1:0", "2001:db8::1",     "fe80::1:2:3:4",
+		"1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8", "1:2:3:4::7:8",
+		"ffff::",	 "::ffff:0:1.2.3.4", "64:ff9b::1.2.3.4", "a:bc:def:1234::",
+		/* Equal runs: the first becomes "::". */
+		"1:0:0:1:0:0:1:1", "0:0:1:1:0:0:1:1", "1:1:0:0:1:1:0:0",
+	};
+	struct record rec = v6_close();
+	char want[INET6_ADDRSTRLEN];
+	unsigned int i;
+	json_t *obj;
+
+	for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		assert_int_equal(inet_pton(AF_INET6, addrs[i], rec.saddr), 1);
+		inet_ntop(AF_INET6, rec.saddr, want, sizeof(want));
+		obj = parse_line(&rec);
+		assert_string_equal(json_string_value(json_object_get(obj, "saddr")), want);
+		json_decref(obj);
+	}
+	for (i = 0; i < 20000; i++) {
+		rnd_ipv6(rec.saddr);
+		rnd_ipv6(rec.daddr);
+		assert_same(&rec);
+	}
+}
+
+/* The recorded samples of the decode fuzzer's corpus, decoded, in each shape. */
+static void test_corpus(void **state)
+{
+	static const char *const names[] = { "accept_v6", "close_padded", "close_v4_mapped",
+					      "connect_v4" };
+	const char *top = getenv("top_srcdir");
+	unsigned int i;
+
+	if (!top)
+		top = TOP_SRCDIR;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char path[4096], data[512];
+		struct record rec;
+		size_t size;
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/decode/%s", top, names[i]);
+		f = fopen(path, "rb");
+		if (!f)
+			fail_msg("%s: %s", path, strerror(errno));
+		size = fread(data, 1, sizeof(data), f);
+		fclose(f);
+		assert_int_equal(event_decode(data, size, 1700000000000000000LL, &rec), 0);
+		rec.seq = i + 1;
+		assert_same(&rec);
+		rec.type = RECORD_METRICS;
+		rec.has_metrics = true;
+		assert_same(&rec);
+		rec.type = RECORD_LOST;
+		assert_same(&rec);
+		rec.lost_reason = LOST_OUTPUT;
+		assert_same(&rec);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -419,11 +703,16 @@ int main(void)
 		cmocka_unit_test(test_comm_invalid_utf8),
 		cmocka_unit_test(test_comm_full_length),
 		cmocka_unit_test(test_enospc),
+		cmocka_unit_test(test_longest_line),
 		cmocka_unit_test(test_sanitize),
+		cmocka_unit_test(test_comm_escapes),
+		cmocka_unit_test(test_comm_every_byte),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_state_does_not_leak),
-		cmocka_unit_test(test_record_time),
 		cmocka_unit_test(test_ipv4_text),
+		cmocka_unit_test(test_ipv6_text),
+		cmocka_unit_test(test_random_records),
+		cmocka_unit_test(test_corpus),
 	};
 
 	return cmocka_run_group_tests_name("json", tests, setup, teardown);
