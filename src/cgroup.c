@@ -25,8 +25,8 @@ struct cgroup_entry {
 
 struct cgroups {
 	char *mount;
-	int fd;    /* the mount's root directory */
-	dev_t dev; /* the cgroup2 file system: the walk does not leave it */
+	int fd;			/* the mount's root directory */
+	dev_t dev;		/* the cgroup2 file system: the walk does not leave it */
 	struct cgroup_entry *v; /* sorted by id */
 	size_t n;
 	int64_t walked_ns; /* CLOCK_MONOTONIC of the last walk */

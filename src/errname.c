@@ -6,11 +6,11 @@
 /* Our own table rather than glibc's strerrorname_np(): that exists only since glibc 2.32 and
  * not in musl, and the names must not change with the C library the binary runs on. Indexed by
  * the macros themselves, so the values are this architecture's (MIPS, Alpha, SPARC and PA-RISC
- * number several errnos differently). A socket's sk_err holds an errno that user space can see (the
- * kernel's internal ones, 512 and up, never reach it), so the table holds every name of
+ * number several errnos differently). A socket's sk_err holds an errno that user space can see
+ * (the kernel's internal ones, 512 and up, never reach it), so the table holds every name of
  * <errno.h>, not only the ones TCP is known to set today: a new path in the kernel must not
- * turn a name into a number. Aliases (EWOULDBLOCK, EDEADLOCK, ENOTSUP) are left out: a second entry for one value
- * would override the first, and -Woverride-init would say so. */
+ * turn a name into a number. Aliases (EWOULDBLOCK, EDEADLOCK, ENOTSUP) are left out: a second
+ * entry for one value would override the first, and -Woverride-init would say so. */
 #define E(x) [x] = #x
 
 static const char *const names[] = {

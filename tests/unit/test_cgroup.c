@@ -22,8 +22,8 @@
 #include <cmocka.h>
 #include "cgroup.h"
 
-#define NS 1000000000LL
-#define MS 1000000LL
+#define NS	      1000000000LL
+#define MS	      1000000LL
 #define CGROUP2_MAGIC 0x63677270 /* CGROUP2_SUPER_MAGIC, linux/magic.h */
 
 static int64_t mono_ns = 1000 * NS;
@@ -49,8 +49,8 @@ DIR *__wrap_fdopendir(int fd)
 
 /* ---- container ids ---- */
 
-#define HEX "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
-#define HEX2 "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
+#define HEX   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define HEX2  "fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210"
 #define HEX63 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde"
 #define HEX65 HEX "0"
 #define HEXUP "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -251,16 +251,16 @@ static void test_parse_mountinfo(void **state)
 	char mount[64];
 	/* this machine: hybrid, v1 controllers beside a cgroup2 at unified */
 	const char *hybrid =
-		"22 27 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n"
-		"31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
-		"32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
-		"40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n"
-		"41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+	    "22 27 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n"
+	    "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+	    "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
+	    "40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n"
+	    "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
 	/* a unified host, with optional fields before the separator */
 	const char *unified =
-		"25 30 0:23 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw\n"
-		"26 25 0:24 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:8 master:1 - "
-		"cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot\n";
+	    "25 30 0:23 / /sys rw,nosuid,nodev,noexec,relatime shared:7 - sysfs sysfs rw\n"
+	    "26 25 0:24 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:8 master:1 - "
+	    "cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot\n";
 
 	assert_int_equal(cgroup_parse_mountinfo(hybrid, mount, sizeof(mount)), 0);
 	assert_string_equal(mount, "/sys/fs/cgroup/unified");
@@ -289,13 +289,13 @@ static void test_parse_mountinfo_bad(void **state)
 
 	assert_int_equal(cgroup_parse_mountinfo("", mount, sizeof(mount)), -ENOENT);
 	assert_int_equal(
-		cgroup_parse_mountinfo("32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n",
-				       mount, sizeof(mount)),
-		-ENOENT);
+	    cgroup_parse_mountinfo("32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n",
+				   mount, sizeof(mount)),
+	    -ENOENT);
 	/* "cgroup2" as a source or an option is not the file system type */
-	assert_int_equal(cgroup_parse_mountinfo("9 1 0:5 / /x rw - tmpfs cgroup2 rw\n", mount,
-						sizeof(mount)),
-			 -ENOENT);
+	assert_int_equal(
+	    cgroup_parse_mountinfo("9 1 0:5 / /x rw - tmpfs cgroup2 rw\n", mount, sizeof(mount)),
+	    -ENOENT);
 	assert_int_equal(cgroup_parse_mountinfo("9 1 0:5 / /x rw\n", mount, sizeof(mount)),
 			 -ENOENT);
 	assert_int_equal(cgroup_parse_mountinfo("41 31 0:38 / /sys/fs/cgroup rw - cgroup2 c rw\n",
@@ -377,8 +377,8 @@ static int check_entry(const char *path, const struct stat *st, int flag, struct
 	if (flag == FTW_D) {
 		dirs_seen++;
 		if (!got || strcmp(got, rel) != 0)
-			fail_msg("inode %llu: %s expected, %s found", (unsigned long long)st->st_ino,
-				 rel, got ? got : "NULL");
+			fail_msg("inode %llu: %s expected, %s found",
+				 (unsigned long long)st->st_ino, rel, got ? got : "NULL");
 	} else if (got) {
 		/* files and symbolic links are not cgroups */
 		fail_msg("%s (inode %llu) resolved to %s", rel, (unsigned long long)st->st_ino,

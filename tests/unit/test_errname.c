@@ -74,8 +74,8 @@ static void test_against_glibc(void **state)
 		if (!want && !got)
 			continue;
 		if (!want || !got || strcmp(want, got) != 0)
-			fail_msg("errno %d: glibc says %s, errname says %s", err, want ? want : "NULL",
-				 got ? got : "NULL");
+			fail_msg("errno %d: glibc says %s, errname says %s", err,
+				 want ? want : "NULL", got ? got : "NULL");
 		named++;
 	}
 	/* Guard against a glibc that names nothing, which would make the loop vacuous. */
@@ -121,8 +121,8 @@ static void test_against_kernel_headers(void **state)
 
 		if (!names[err]) {
 			if (got)
-				fail_msg("errno %d: no name in the kernel headers, errname says %s", err,
-					 got);
+				fail_msg("errno %d: no name in the kernel headers, errname says %s",
+					 err, got);
 			continue;
 		}
 		if (!got || strcmp(got, names[err]) != 0)
