@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <cmocka.h>
@@ -155,6 +156,10 @@ static void test_container_id_near_misses(void **state)
 	assert_no_id("/system.slice/docker-" HEX ".scope.bak");
 	assert_no_id("/system.slice/docker-" HEX ".service");
 	assert_no_id("/system.slice/docker-" HEX ".scopex");
+	/* suffixes as long as ".scope", so that only comparing them tells */
+	assert_no_id("/system.slice/docker-" HEX ".slice");
+	assert_no_id("/machine.slice/libpod-" HEX ".mount");
+	assert_no_id("/kubepods.slice/cri-containerd-" HEX ".scopE");
 	assert_no_id("/system.slice/docker-" HEX);
 	assert_no_id("/system.slice/cri-containerd-" HEX);
 	assert_no_id("/system.slice/foo-" HEX ".scope");
@@ -391,6 +396,7 @@ static void test_tree_paths(void **state)
 {
 	struct tree *t = *state;
 	char rel[PATH_MAX], path[PATH_MAX];
+	struct rlimit saved, low;
 	struct cgroups *cg;
 	size_t len = 0;
 	int i, fd;
@@ -422,7 +428,14 @@ static void test_tree_paths(void **state)
 	snprintf(path, sizeof(path), "%s/link", t->root);
 	assert_int_equal(symlink("system.slice", path), 0);
 
+	/* 1000 levels under 64 descriptors: a walk that holds one open per level, or leaks
+	 * them, loses the bottom of the tree. */
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	low = saved;
+	low.rlim_cur = 64;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
 	cg = cgroups__open(t->root);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
 	assert_non_null(cg);
 	assert_string_equal(cgroups__mount(cg), t->root);
 	walked = cg;
