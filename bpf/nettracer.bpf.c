@@ -377,11 +377,22 @@ forget:
 #endif
 }
 
+/* The changes that a record needs. The six others of a connection's ten return before any
+ * field is read; they still pass through the nest stack, so that a run the kernel skips is
+ * counted the same whatever the change (tp_set_state_nested). */
+static __always_inline bool needs_work(int newstate)
+{
+	return newstate == TCP_SYN_SENT || newstate == TCP_SYN_RECV ||
+	       newstate == TCP_ESTABLISHED || newstate == TCP_CLOSE;
+}
+
 /* One handler for every hook that reports a TCP state change. */
 static __always_inline int handle_state(void *ctx, void *sk, int oldstate, int newstate)
 {
 	struct nt_conn *c;
 
+	if (!needs_work(newstate))
+		return 0;
 #ifdef NT_OFFSETS
 	if (!nt_ready) {
 		if (newstate == TCP_SYN_SENT && bpf_get_current_pid_tgid() >> 32 == guess_tgid)
@@ -590,13 +601,6 @@ static __always_inline void *sock_of_fd(long fd)
 }
 #endif
 
-/* The changes that a record needs; the six others of a connection's ten return at once. */
-static __always_inline bool needs_work(int newstate)
-{
-	return newstate == TCP_SYN_SENT || newstate == TCP_SYN_RECV ||
-	       newstate == TCP_ESTABLISHED || newstate == TCP_CLOSE;
-}
-
 /* ---- Hooks of the "tracepoint" strategy: raw tracepoints and syscall tracepoints. ---- */
 
 /* The state change hook of every strategy. */
@@ -604,11 +608,7 @@ SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(tp_set_state, void *sk, int oldstate, int newstate)
 {
 	__u32 zero = 0, n, i;
-	struct nt_nest *st;
-
-	if (!needs_work(newstate))
-		return 0;
-	st = bpf_map_lookup_elem(&nest, &zero);
+	struct nt_nest *st = bpf_map_lookup_elem(&nest, &zero);
 
 	/* Interrupting the second program, whose run for this change the kernel skips (or, on
 	 * kernels that let it nest, which returns at once): nothing to note for it. */
@@ -653,11 +653,8 @@ int BPF_PROG(tp_set_state_nested, void *sk, int oldstate, int newstate)
 {
 	__u64 states = nest_states(oldstate, newstate);
 	__u32 zero = 0, n, i, lowest;
-	struct nt_nest *st;
+	struct nt_nest *st = bpf_map_lookup_elem(&nest, &zero);
 
-	if (!needs_work(newstate))
-		return 0; /* the first program returned at once too: nothing was noted */
-	st = bpf_map_lookup_elem(&nest, &zero);
 	if (!st || st->nesting)
 		return 0;
 	st->nesting = 1;

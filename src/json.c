@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
+#include "errname.h"
 #include "json.h"
 
 /*
@@ -14,13 +15,16 @@
  * dump gave them before (tests/ref/json_ref.c keeps that formatter, and the unit test and the
  * differential fuzzer compare the two byte for byte).
  *
- * The longest line a record can make is a metrics record with every value at its widest: a
- * comm of 16 bytes each escaped as \u00XX (96), two IPv6 addresses of 39, six 19-digit
- * numbers, five of 10 and the keys: 629 bytes (test_longest_line checks it stays below 700).
- * When the caller's buffer has room for LINE_MAX_BYTES, the writer writes into it directly
- * with no bound checks; otherwise into a local buffer, and copies the line when it fits.
+ * The longest line a record can make is a close record with every value at its widest: 629
+ * bytes for what every metrics record has (a comm of 16 bytes each escaped as \u00XX, two
+ * IPv6 addresses of 39, six 19-digit numbers, five of 10, the keys), 32 for cgroup_id, 3,084
+ * for a cgroup path of RECORD_CGROUP_MAX bytes each escaped, 82 for container_id, and 477 for
+ * how it ended (duration, reset, a reason of RECORD_REASON_MAX bytes escaped, error): 4,304
+ * bytes (test_longest_line checks it). When the caller's buffer has room for JSON_LINE_MAX,
+ * the writer writes into it directly with no bound checks; otherwise into a local buffer,
+ * and copies the line when it fits.
  */
-#define LINE_MAX_BYTES 768
+#define LINE_MAX_BYTES JSON_LINE_MAX
 
 /* The epoch second whose "{"time":"YYYY-MM-DDTHH:MM:SS." is in prefix, or -1. */
 struct json_fmt {
@@ -208,15 +212,16 @@ static size_t utf8_seq_len(const unsigned char *s, size_t len)
 	return n;
 }
 
-/* The kernel's comm (up to its first NUL, at most 16 bytes) as a JSON string body: invalid
- * UTF-8 bytes each become U+FFFD, and the escapes are jansson's (\u00XX in upper case). */
-static char *put_comm(char *p, const char *comm)
+/* A string from the kernel (up to its first NUL, at most max bytes: a comm, a cgroup path) as
+ * a JSON string body: invalid UTF-8 bytes each become U+FFFD, and the escapes are jansson's
+ * (\u00XX in upper case). */
+static char *put_text(char *p, const char *text, size_t max)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	const unsigned char *s = (const unsigned char *)comm;
+	const unsigned char *s = (const unsigned char *)text;
 	size_t i = 0, n;
 
-	while (i < RECORD_COMM_LEN && s[i]) {
+	while (i < max && s[i]) {
 		unsigned char c = s[i];
 
 		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
@@ -254,7 +259,7 @@ static char *put_comm(char *p, const char *comm)
 			i++;
 			continue;
 		}
-		n = utf8_seq_len(s + i, RECORD_COMM_LEN - i);
+		n = utf8_seq_len(s + i, max - i);
 		if (n) {
 			memcpy(p, s + i, n);
 			p += n;
@@ -344,11 +349,25 @@ static char *put_conn(struct json_fmt *fmt, char *p, const struct record *rec)
 	LIT(p, ",\"pid\":");
 	p = put_u32(p, rec->pid);
 	LIT(p, ",\"comm\":\"");
-	p = put_comm(p, rec->comm);
+	p = put_text(p, rec->comm, RECORD_COMM_LEN);
 	LIT(p, "\",\"uid\":");
 	p = put_u32(p, rec->uid);
 	LIT(p, ",\"netns\":");
 	p = put_u32(p, rec->netns);
+	if (rec->cgroup_id) {
+		LIT(p, ",\"cgroup_id\":");
+		p = put_count(p, rec->cgroup_id);
+	}
+	if (rec->cgroup) {
+		LIT(p, ",\"cgroup\":\"");
+		p = put_text(p, rec->cgroup, RECORD_CGROUP_MAX);
+		*p++ = '"';
+	}
+	if (rec->container_id[0]) {
+		LIT(p, ",\"container_id\":\"");
+		p = put_text(p, rec->container_id, RECORD_CONTAINER_ID_LEN);
+		*p++ = '"';
+	}
 	if (v6) {
 		LIT(p, ",\"family\":\"ipv6\",\"saddr\":\"");
 		p = put_ipv6(p, rec->saddr);
@@ -364,11 +383,84 @@ static char *put_conn(struct json_fmt *fmt, char *p, const struct record *rec)
 	return put_u32(p, rec->dport);
 }
 
-static char *put_event(struct json_fmt *fmt, char *p, const struct record *rec)
+static char *put_us(char *p, uint64_t ns)
 {
-	p = put_conn(fmt, p, rec);
+	return put_count(p, ns / 1000);
+}
+
+/* "error":"ENAME" for a positive errno; its number for one without a name. */
+static char *put_error(char *p, int err)
+{
+	const char *name = errname(err);
+	size_t n;
+
+	LIT(p, ",\"error\":\"");
+	if (name) {
+		n = strlen(name);
+		memcpy(p, name, n);
+		p += n;
+	} else {
+		p = put_u32(p, err);
+	}
+	*p++ = '"';
+	return p;
+}
+
+/* How a close ended: after the metrics of its last counters. */
+static char *put_ending(char *p, const struct record *rec)
+{
+	size_t n;
+
+	if (rec->duration_ns) {
+		LIT(p, ",\"duration_us\":");
+		p = put_us(p, rec->duration_ns);
+	}
+	if (rec->reset == RESET_SENT)
+		LIT(p, ",\"reset\":\"sent\"");
+	else if (rec->reset == RESET_RECEIVED)
+		LIT(p, ",\"reset\":\"received\"");
+	if (rec->reset_reason) {
+		n = strnlen(rec->reset_reason, RECORD_REASON_MAX);
+		LIT(p, ",\"reset_reason\":\"");
+		p = put_text(p, rec->reset_reason, n);
+		*p++ = '"';
+	}
+	if (rec->error > 0)
+		p = put_error(p, rec->error);
+	return p;
+}
+
+/* The last fields, by record type: how long it took, what went wrong. */
+static char *put_outcome(char *p, const struct record *rec)
+{
+	switch (rec->type) {
+	case RECORD_CONNECT:
+		if (rec->duration_ns) {
+			LIT(p, ",\"handshake_us\":");
+			p = put_us(p, rec->duration_ns);
+		}
+		break;
+	case RECORD_CONNECT_FAILED:
+		if (rec->error > 0)
+			p = put_error(p, rec->error);
+		else if (rec->error == 0)
+			LIT(p, ",\"abandoned\":true");
+		LIT(p, ",\"duration_us\":");
+		p = put_us(p, rec->duration_ns);
+		break;
+	case RECORD_CLOSE:
+		p = put_ending(p, rec);
+		break;
+	default:
+		break;
+	}
 	LIT(p, "}\n");
 	return p;
+}
+
+static char *put_event(struct json_fmt *fmt, char *p, const struct record *rec)
+{
+	return put_outcome(put_conn(fmt, p, rec), rec);
 }
 
 static char *put_metrics(struct json_fmt *fmt, char *p, const struct record *rec)
@@ -395,8 +487,7 @@ static char *put_metrics(struct json_fmt *fmt, char *p, const struct record *rec
 	p = put_u32(p, m->rtt_us);
 	LIT(p, ",\"rttvar_us\":");
 	p = put_u32(p, m->rttvar_us);
-	LIT(p, "}\n");
-	return p;
+	return put_outcome(p, rec);
 }
 
 static char *put_record(struct json_fmt *fmt, char *p, const struct record *rec)

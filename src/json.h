@@ -9,6 +9,9 @@
 /* The formatter's state: the text of the current second, which most records share. */
 struct json_fmt;
 
+/* No line is longer (src/json.c says why): a buffer of this size always holds one. */
+#define JSON_LINE_MAX 4608
+
 struct json_fmt *json_fmt_new(void);
 void json_fmt_free(struct json_fmt *fmt);
 

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <linux/capability.h>
 #include <bpf/libbpf.h>
+#include "cgroup.h"
 #include "cli.h"
 #include "event.h"
 #include "guess.h"
@@ -163,6 +164,7 @@ static void display_draw(struct display *v)
 	struct table_header hdr = {
 		.time_ns = v->time_ns,
 		.events = v->p->stats.events,
+		.failed_connects = v->p->stats.failed_connects,
 		.lost = v->p->stats.lost,
 		.sort = v->sort,
 	};
@@ -233,6 +235,33 @@ static void print_summary(struct tracer *t, const struct pipeline *p)
 			detail, (unsigned long long)s[NT_STAT_NESTED]);
 }
 
+/* --cgroup=PATH, under the cgroup2 mount or absolute in it: *rel gets it relative to the mount,
+ * the result is an open descriptor of its directory for the probes, or -1 with a message. */
+static int open_cgroup_filter(const struct cgroups *cg, const char *path, const char **rel)
+{
+	const char *mount = cgroups__mount(cg);
+	size_t n = strlen(mount);
+	char full[4096];
+	int fd;
+
+	*rel = path;
+	if (!strncmp(path, mount, n) && (path[n] == '/' || !path[n]))
+		*rel = path[n] ? path + n : "/";
+	if (**rel != '/' || snprintf(full, sizeof(full), "%s%s", mount, *rel) >= (int)sizeof(full)) {
+		fprintf(stderr, "nettracer: --cgroup=%s: not a path in %s\n", path, mount);
+		return -1;
+	}
+	fd = open(full, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		fprintf(stderr, "nettracer: --cgroup=%s: %s: %s\n", path, full, strerror(errno));
+	return fd;
+}
+
+static const char *reset_reason(void *tracer, uint32_t value)
+{
+	return tracer__reset_reason(tracer, value);
+}
+
 static int run(const struct config *cfg)
 {
 	struct pipeline p = {
@@ -251,6 +280,7 @@ static int run(const struct config *cfg)
 		.ctx = &p,
 	};
 	struct display v = { .p = &p, .sort = cfg->sort, .in_fd = -1 };
+	struct snapshot_opts snap_opts = {};
 	struct snapshot_stats snap = {};
 	uint64_t interval_ns = cfg->interval * 1e9, next_dump, map_full_seen = 0;
 	struct tracer *t = NULL;
@@ -275,6 +305,19 @@ static int run(const struct config *cfg)
 	p.json = json_fmt_new();
 	if (!p.metrics || !p.json)
 		goto out;
+	/* Without a cgroup2 mount records have ids but no paths, and --cgroup cannot work. */
+	p.cgroups = cgroups__open(NULL);
+	if (!p.cgroups && cfg->cgroup) {
+		fprintf(stderr, "nettracer: --cgroup needs a cgroup2 file system: %s\n",
+			strerror(errno));
+		goto out;
+	}
+	snap_opts.cgroups = p.cgroups;
+	if (cfg->cgroup) {
+		opts.cgroup_fd = open_cgroup_filter(p.cgroups, cfg->cgroup, &snap_opts.cgroup_filter);
+		if (opts.cgroup_fd < 0)
+			goto out;
+	}
 	if (cfg->display) {
 		v.table = table__new();
 		if (!v.table)
@@ -293,12 +336,14 @@ static int run(const struct config *cfg)
 	if (verbose)
 		fprintf(stderr, "nettracer: attach strategy %s (%s)\n", tracer__strategy(t),
 			tracer__reason(t));
+	p.reset_reason = reset_reason;
+	p.reset_reason_ctx = t;
 	if (tracer__needs_offsets(t)) {
 		err = guess_offsets(t);
 		if (err)
 			goto out;
 	}
-	err = snapshot_take(t, &snap);
+	err = snapshot_take(t, &snap_opts, &snap);
 	if (err && err != -EOPNOTSUPP)
 		fprintf(stderr, "nettracer: start-up snapshot incomplete: %s\n", strerror(-err));
 	if (verbose)
@@ -367,6 +412,9 @@ out:
 	if (t)
 		print_summary(t, &p);
 	tracer__destroy(t);
+	if (opts.cgroup_fd >= 0)
+		close(opts.cgroup_fd);
+	cgroups__destroy(p.cgroups);
 	metrics__free(p.metrics);
 	json_fmt_free(p.json);
 	output__close(p.out);

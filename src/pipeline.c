@@ -1,14 +1,43 @@
 /* Decode → format → sink for every record source. */
 #include <errno.h>
+#include <string.h>
 #include <time.h>
+#include "cgroup.h"
 #include "event.h"
 #include "json.h"
 #include "pipeline.h"
 #include "table.h"
 
+/* What user space knows of a record's owner and ending beyond the sample: the path of its
+ * cgroup and its container (the last one looked up is kept: records come in runs of the same
+ * cgroup), the name of the reset's reason. */
+static void describe(struct pipeline *p, struct record *rec)
+{
+	const char *path;
+
+	if (rec->cgroup_id && p->cgroups) {
+		if (rec->cgroup_id != p->last_cgroup.id) {
+			path = cgroups__path(p->cgroups, rec->cgroup_id);
+			p->last_cgroup.id = rec->cgroup_id;
+			p->last_cgroup.known = path && strlen(path) <= RECORD_CGROUP_MAX;
+			if (p->last_cgroup.known)
+				strcpy(p->last_cgroup.path, path);
+			p->last_cgroup.container =
+				p->last_cgroup.known &&
+				cgroup_container_id(p->last_cgroup.path, p->last_cgroup.container_id);
+		}
+		rec->cgroup = p->last_cgroup.known ? p->last_cgroup.path : NULL;
+		if (p->last_cgroup.container)
+			memcpy(rec->container_id, p->last_cgroup.container_id,
+			       sizeof(rec->container_id));
+	}
+	if (rec->reset_reason_code && p->reset_reason)
+		rec->reset_reason = p->reset_reason(p->reset_reason_ctx, rec->reset_reason_code - 1);
+}
+
 void pipeline_emit(struct pipeline *p, struct record *rec)
 {
-	char line[1024];
+	char line[JSON_LINE_MAX];
 	ssize_t len;
 	int err;
 
@@ -16,6 +45,10 @@ void pipeline_emit(struct pipeline *p, struct record *rec)
 		return;
 	if (rec->type != RECORD_METRICS && rec->type != RECORD_LOST)
 		p->stats.events++;
+	if (rec->type == RECORD_CONNECT_FAILED)
+		p->stats.failed_connects++;
+	if (rec->type != RECORD_LOST)
+		describe(p, rec);
 	if (p->table) {
 		if (rec->type == RECORD_METRICS)
 			p->err = table__add(p->table, rec);

@@ -9,12 +9,14 @@
 #include "output.h"
 
 struct json_fmt;
+struct cgroups;
 
 struct pipeline_stats {
 	uint64_t records;     /* lines written */
 	uint64_t bad_samples; /* samples that failed to decode */
 	uint64_t lost;	      /* samples the kernel dropped (perf buffer full) */
-	uint64_t events;      /* connect, accept and close records */
+	uint64_t events;      /* connect, accept, close and connect_failed records */
+	uint64_t failed_connects; /* connect_failed records */
 	uint64_t format_failed; /* numbered, but too long for the line buffer: not written */
 };
 
@@ -31,6 +33,16 @@ struct pipeline {
 	uint64_t seq;	      /* seq of the last record formatted */
 	struct pipeline_stats stats;
 	uint64_t lost_cpu[PIPELINE_MAX_CPUS]; /* lost, as the kernel reported it, per CPU */
+	struct cgroups *cgroups; /* names the owners' cgroups; NULL: no cgroup paths */
+	/* The kernel's name of a reset reason (enum sk_rst_reason value), or NULL. */
+	const char *(*reset_reason)(void *ctx, uint32_t value);
+	void *reset_reason_ctx;
+	struct {
+		uint64_t id; /* the cgroup of the last record that had one; 0: none yet */
+		bool known, container;
+		char path[RECORD_CGROUP_MAX + 1];
+		char container_id[RECORD_CONTAINER_ID_LEN + 1];
+	} last_cgroup;
 };
 
 /* Takes the boot-time → wall-clock offset anew: called before each batch of samples, so that

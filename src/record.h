@@ -6,6 +6,9 @@
 #include <stdint.h>
 
 #define RECORD_COMM_LEN 16
+#define RECORD_CGROUP_MAX 512	     /* longer cgroup paths are left out of records */
+#define RECORD_CONTAINER_ID_LEN 64 /* hex digits */
+#define RECORD_REASON_MAX 64	     /* a reset reason's name, at most */
 
 enum record_type {
 	RECORD_CONNECT,
@@ -59,7 +62,7 @@ struct record {
 	uint32_t netns;
 	uint64_t cgroup_id;	/* cgroup v2 id of the owner; 0 when unknown */
 	const char *cgroup;	/* its path under the cgroup2 mount; NULL when unknown */
-	const char *container_id; /* the container of that cgroup; NULL when none */
+	char container_id[RECORD_CONTAINER_ID_LEN + 1]; /* its container's id; "" when none */
 	int family; /* AF_INET or AF_INET6; v4-mapped IPv6 connections are AF_INET */
 	uint8_t saddr[16];
 	uint8_t daddr[16];

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "cgroup.h"
 #include "procnet.h"
 #include "snapshot.h"
 
@@ -63,12 +64,39 @@ static enum nt_direction direction_of(const struct seeds *seeds, size_t nl,
 									  : NT_DIR_OUTBOUND;
 }
 
+/* path is the cgroup at under, or below it (both relative to the cgroup2 mount). */
+static bool cgroup_under(const char *path, const char *under)
+{
+	size_t n = strlen(under);
+
+	while (n > 1 && under[n - 1] == '/')
+		n--;
+	if (n == 1 && under[0] == '/')
+		return true;
+	return !strncmp(path, under, n) && (path[n] == '/' || !path[n]);
+}
+
+/* The cgroup of a process that existed before the probes could see its connect() or accept():
+ * its id (0 when unknown), and whether it passes --cgroup. */
+static bool owner_cgroup(const struct snapshot_opts *o, uint32_t pid, uint64_t *id)
+{
+	char path[4096];
+
+	*id = 0;
+	if (!pid || cgroup_of_pid(pid, path, sizeof(path)))
+		return !o->cgroup_filter;
+	if (o->cgroups)
+		cgroups__id_of(o->cgroups, path, id);
+	return !o->cgroup_filter || cgroup_under(path, o->cgroup_filter);
+}
+
 static void track_all(struct tracer *t, const struct seeds *seeds, const struct owner_table *owners,
-		      struct snapshot_stats *stats)
+		      const struct snapshot_opts *opts, struct snapshot_stats *stats)
 {
 	const struct nt_owner *o;
 	struct nt_conn conn;
 	struct timespec now;
+	uint64_t cgroup_id;
 	size_t i, nl = 0;
 	int err;
 
@@ -90,6 +118,9 @@ static void track_all(struct tracer *t, const struct seeds *seeds, const struct 
 		o = s->ino ? procnet_owner(owners, s->ino) : NULL;
 		if (o)
 			conn.owner = *o;
+		if (owner_cgroup(opts, conn.owner.pid, &cgroup_id))
+			conn.flags |= NT_CONN_CGROUP;
+		conn.owner.cgroup_id = cgroup_id;
 		err = tracer__track(t, s->sk, &conn);
 		if (!err)
 			stats->tracked++;
@@ -211,7 +242,7 @@ static void walk_one(void *ctx, const char *path)
 		seed_ns(w->t, path, ino, &w->seeds); /* a process that exited meanwhile: skip it */
 }
 
-int snapshot_take(struct tracer *t, struct snapshot_stats *stats)
+int snapshot_take(struct tracer *t, const struct snapshot_opts *opts, struct snapshot_stats *stats)
 {
 	struct walk *w = calloc(1, sizeof(*w));
 	struct owner_table owners = {};
@@ -237,7 +268,7 @@ int snapshot_take(struct tracer *t, struct snapshot_stats *stats)
 	if (err)
 		goto out_owners;
 	stats->netns = w->seen.n;
-	track_all(t, &w->seeds, &owners, stats);
+	track_all(t, &w->seeds, &owners, opts, stats);
 out_owners:
 	procnet_owners_free(&owners);
 out_free:

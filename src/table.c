@@ -152,6 +152,7 @@ void table_sort(struct record *rows, size_t n, enum table_sort key)
 enum col {
 	COL_PID,
 	COL_COMM,
+	COL_CONTAINER, /* only when a row has one */
 	COL_LOCAL,
 	COL_REMOTE,
 	COL_DIR,
@@ -178,6 +179,7 @@ static const struct column {
 } columns[NCOLS] = {
 	[COL_PID] = { "PID", 5 },
 	[COL_COMM] = { "COMM", 4, 4, true },
+	[COL_CONTAINER] = { "CONTAINER", 12, 0, true },
 	[COL_LOCAL] = { "LOCAL", 5, 10, true },
 	[COL_REMOTE] = { "REMOTE", 6, 10, true },
 	[COL_DIR] = { "DIR", 3, 0, true },
@@ -220,6 +222,8 @@ static void format_cells(const struct record *r, char cell[NCOLS][CELL_LEN])
 	cell[COL_COMM][i] = '\0';
 	if (!i)
 		strcpy(cell[COL_COMM], "-");
+	/* The first 12 hex digits, as docker ps and crictl ps show an id. */
+	snprintf(cell[COL_CONTAINER], CELL_LEN, "%.12s", r->container_id[0] ? r->container_id : "-");
 	format_addr(cell[COL_LOCAL], r->family, r->saddr, r->sport);
 	format_addr(cell[COL_REMOTE], r->family, r->daddr, r->dport);
 	strcpy(cell[COL_DIR], (unsigned int)r->direction < ARRAY_SIZE(directions)
@@ -240,13 +244,13 @@ static void format_cells(const struct record *r, char cell[NCOLS][CELL_LEN])
  * first; when they cannot shrink any more, whole columns go from the right, since a number cut
  * short would be a different number. Returns how many columns are shown.
  */
-static unsigned int fit_widths(unsigned int w[NCOLS], unsigned int width)
+static unsigned int fit_widths(unsigned int w[NCOLS], const bool show[NCOLS], unsigned int width)
 {
 	static const enum col shrinkable[] = { COL_COMM, COL_LOCAL, COL_REMOTE };
-	unsigned int total = NCOLS - 1, ncols = NCOLS, i, c, widest;
+	unsigned int total = 0, ncols = NCOLS, i, c, widest;
 
 	for (c = 0; c < NCOLS; c++)
-		total += w[c];
+		total += show[c] ? w[c] + !!c : 0;
 	while (width && total > width) {
 		widest = NCOLS;
 		for (i = 0; i < ARRAY_SIZE(shrinkable); i++) {
@@ -260,8 +264,10 @@ static unsigned int fit_widths(unsigned int w[NCOLS], unsigned int width)
 		total--;
 	}
 	/* The leftmost columns stay: beyond them the caller cuts the lines. */
-	while (width && total > width && ncols > COL_COMM + 1)
-		total -= w[--ncols] + 1;
+	while (width && total > width && ncols > COL_COMM + 1) {
+		ncols--;
+		total -= show[ncols] ? w[ncols] + 1 : 0;
+	}
 	return ncols;
 }
 
@@ -371,16 +377,17 @@ static void header_line(struct frame *f, const struct record *rows, size_t n,
 	if (hdr->time_ns && localtime_r(&sec, &tm))
 		strftime(when, sizeof(when), f->ansi ? "%H:%M:%S" : "%Y-%m-%d %H:%M:%S", &tm);
 	snprintf(line, sizeof(line),
-		 "nettracer %s  %zu connections: %" PRIu64 " outbound, %" PRIu64 " inbound  "
-		 "events %" PRIu64 "  lost %" PRIu64 "  sort %s%s",
-		 when, n, out, in, hdr->events, hdr->lost, table_sort_name(hdr->sort),
+		 "nettracer %s  %zu connections (%" PRIu64 " out, %" PRIu64 " in)  "
+		 "events %" PRIu64 "  failed %" PRIu64 "  lost %" PRIu64 "  sort %s%s",
+		 when, n, out, in, hdr->events, hdr->failed_connects, hdr->lost,
+		 table_sort_name(hdr->sort),
 		 f->ansi ? "  Enter: refresh, q: quit" : "");
 	text_line(f, line);
 }
 
 /* One line of cells. Titles fill the screen's width in reverse video on a terminal. */
 static void cells_line(struct frame *f, char cell[NCOLS][CELL_LEN], const unsigned int w[NCOLS],
-		       unsigned int ncols, bool titles)
+		       const bool show[NCOLS], unsigned int ncols, bool titles)
 {
 	char line[NCOLS * (CELL_LEN + 1)];
 	size_t len = 0;
@@ -389,6 +396,8 @@ static void cells_line(struct frame *f, char cell[NCOLS][CELL_LEN], const unsign
 	if (!line_begin(f))
 		return;
 	for (c = 0; c < ncols; c++) {
+		if (!show[c])
+			continue;
 		fit_cell(cell[c], c, w[c]);
 		len +=
 		    snprintf(line + len, sizeof(line) - len, columns[c].left ? "%s%-*s" : "%s%*s",
@@ -425,7 +434,13 @@ size_t table_render(char *buf, size_t size, const struct record *rows, size_t n,
 	};
 	char cell[NCOLS][CELL_LEN], more[64];
 	unsigned int w[NCOLS], ncols, c;
+	bool show[NCOLS];
 	size_t shown = n, i;
+
+	for (c = 0; c < NCOLS; c++)
+		show[c] = c != COL_CONTAINER;
+	for (i = 0; i < n; i++)
+		show[COL_CONTAINER] |= rows[i].container_id[0] != '\0';
 
 	if (height) {
 		/* Two lines of headings; a last line says what did not fit. */
@@ -443,17 +458,17 @@ size_t table_render(char *buf, size_t size, const struct record *rows, size_t n,
 			if (strlen(cell[c]) > w[c])
 				w[c] = strlen(cell[c]);
 	}
-	ncols = fit_widths(w, width);
+	ncols = fit_widths(w, show, width);
 
 	if (ansi)
 		puts_(&f.out, "\033[H");
 	header_line(&f, rows, n, hdr);
 	for (c = 0; c < NCOLS; c++)
 		strcpy(cell[c], columns[c].title);
-	cells_line(&f, cell, w, ncols, true);
+	cells_line(&f, cell, w, show, ncols, true);
 	for (i = 0; i < shown; i++) {
 		format_cells(&rows[i], cell);
-		cells_line(&f, cell, w, ncols, false);
+		cells_line(&f, cell, w, show, ncols, false);
 	}
 	if (shown < n) {
 		snprintf(more, sizeof(more), "... %zu more", n - shown);

@@ -22,7 +22,8 @@ enum table_sort {
 /* What the line above the columns says besides the counts it takes from the rows. */
 struct table_header {
 	uint64_t time_ns; /* wall clock of the dump, shown as local time */
-	uint64_t events;  /* connect, accept and close records seen since start-up */
+	uint64_t events;  /* connect, accept, close and connect_failed records since start-up */
+	uint64_t failed_connects; /* connect_failed records since start-up */
 	uint64_t lost;	  /* samples the kernel dropped */
 	enum table_sort sort;
 };

@@ -8,7 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/perf_event.h>
+#include <ctype.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <sys/socket.h>
 #include "event.h"
@@ -51,6 +53,8 @@ struct tracer {
 	void *ctx;
 	__u64 *keys;
 	struct nt_conn *values;
+	char **reset_reasons; /* enum sk_rst_reason by value, lower case, from the kernel's BTF */
+	unsigned int nreset_reasons;
 };
 
 static bool exists(const char *path)
@@ -628,10 +632,56 @@ uint64_t tracer__missed(struct tracer *t, char *detail, size_t size)
 	return (first > stats[NT_STAT_NESTED] ? first - stats[NT_STAT_NESTED] : 0) + others;
 }
 
+/* "SK_RST_REASON_TCP_OLD_ACK" → "tcp_old_ack": the kernel's name, as the man page shows it. */
+static char *reason_name(const char *enumerator)
+{
+	static const char prefix[] = "SK_RST_REASON_";
+	char *name, *p;
+
+	if (!strncmp(enumerator, prefix, sizeof(prefix) - 1))
+		enumerator += sizeof(prefix) - 1;
+	name = strdup(enumerator);
+	for (p = name; p && *p; p++)
+		*p = tolower((unsigned char)*p);
+	return name;
+}
+
+const char *tracer__reset_reason(struct tracer *t, uint32_t value)
+{
+	const struct btf_type *type;
+	const struct btf_enum *e;
+	struct btf *btf;
+	unsigned int i, n;
+	int id;
+
+	if (!t->reset_reasons && !t->nreset_reasons) {
+		t->nreset_reasons = 1; /* tried once, whatever comes of it */
+		btf = btf__load_vmlinux_btf();
+		id = btf ? btf__find_by_name_kind(btf, "sk_rst_reason", BTF_KIND_ENUM) : -1;
+		type = id > 0 ? btf__type_by_id(btf, id) : NULL;
+		n = type ? btf_vlen(type) : 0;
+		t->reset_reasons = n ? calloc(n, sizeof(*t->reset_reasons)) : NULL;
+		if (t->reset_reasons) {
+			for (i = 0, e = btf_enum(type); i < n; i++, e++)
+				if (e->val >= 0 && (unsigned int)e->val < n)
+					t->reset_reasons[e->val] =
+						reason_name(btf__name_by_offset(btf, e->name_off));
+			t->nreset_reasons = n;
+		}
+		btf__free(btf);
+	}
+	return t->reset_reasons && value < t->nreset_reasons ? t->reset_reasons[value] : NULL;
+}
+
 void tracer__destroy(struct tracer *t)
 {
+	unsigned int i;
+
 	if (!t)
 		return;
+	for (i = 0; t->reset_reasons && i < t->nreset_reasons; i++)
+		free(t->reset_reasons[i]);
+	free(t->reset_reasons);
 	perf_buffer__free(t->pb);
 	unload(t);
 	free(t->keys);

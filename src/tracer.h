@@ -65,6 +65,9 @@ int tracer__stats(struct tracer *t, uint64_t stats[NT_STAT_MAX]);
  * that tp_set_state_nested took over: events that were lost without a trace. detail, when not
  * NULL, gets each hook's own count. */
 uint64_t tracer__missed(struct tracer *t, char *detail, size_t size);
+/* The kernel's name (lower case) of its enum sk_rst_reason value, from its BTF (read once);
+ * NULL when the kernel has no such name. */
+const char *tracer__reset_reason(struct tracer *t, uint32_t value);
 void tracer__destroy(struct tracer *t);
 
 #endif /* NT_TRACER_H */

@@ -67,10 +67,12 @@ def relevant(recs, sc):
 def check(recs, sc, family, exp=None):
     """exp: the expected records when several scenarios shared the listening port."""
     exp = exp or expected(sc)
-    got = Counter((r["type"],) + nt.conn_key(r) for r in relevant(recs, sc))
+    rel = relevant(recs, sc)
+    got = Counter((r["type"],) + nt.conn_key(r) for r in rel)
     for k, n in got.items():
         if k not in exp:
-            nt.fail("unexpected record %s" % (k,))
+            nt.fail("unexpected record %s: %s" % (
+                k, [r for r in rel if (r["type"],) + nt.conn_key(r) == k]))
         if n != exp[k][2]:
             nt.fail("record %s reported %d times, made %d times" % (k, n, exp[k][2]))
     missing = [k for k in exp if k not in got]

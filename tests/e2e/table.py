@@ -313,8 +313,8 @@ def test_plain(peers):
     text = data.decode()
     for table in text.split("\n\n")[:-1]:
         lines = table.strip("\n").split("\n")
-        if not re.match(r"nettracer \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  4 connections: 2 outbound, "
-                        r"2 inbound  events \d+  lost 0  sort bytes$", lines[0]):
+        if not re.match(r"nettracer \d{4}-\d\d-\d\d \d\d:\d\d:\d\d  4 connections \(2 out, "
+                        r"2 in\)  events \d+  failed 0  lost 0  sort bytes$", lines[0]):
             nt.fail("table header: %r" % lines[0])
         if lines[1].split() != ["PID", "COMM", "LOCAL", "REMOTE", "DIR", "SENT", "RECV",
                                 "PACKETS", "RETR", "RTT", "RTTVAR"]:

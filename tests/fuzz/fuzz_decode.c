@@ -28,7 +28,8 @@ static struct json_ref_fmt *ref;
 /* The writer's line equals the reference's and parses back to rec, field by field. */
 static void check_line(const struct record *rec)
 {
-	char line[1024], want[1024], why[512];
+	static char line[JSON_LINE_MAX], want[JSON_LINE_MAX];
+	char why[512];
 	ssize_t len, want_len;
 
 	len = json_format(fmt, rec, line, sizeof(line));
@@ -76,6 +77,7 @@ static void check_fields(const struct nt_event *ev, const struct record *rec)
 		[NT_EVENT_CONNECT] = RECORD_CONNECT,
 		[NT_EVENT_ACCEPT] = RECORD_ACCEPT,
 		[NT_EVENT_CLOSE] = RECORD_CLOSE,
+		[NT_EVENT_CONNECT_FAILED] = RECORD_CONNECT_FAILED,
 	};
 	const struct nt_counters *c = &ev->counters;
 	const struct record_metrics *m = &rec->metrics;
@@ -89,6 +91,21 @@ static void check_fields(const struct nt_event *ev, const struct record *rec)
 	CHECK(rec->pid == ev->owner.pid && rec->uid == ev->owner.uid);
 	CHECK(memcmp(rec->comm, ev->owner.comm, RECORD_COMM_LEN) == 0);
 	CHECK(rec->netns == ev->netns);
+	CHECK(rec->cgroup_id == ev->owner.cgroup_id && rec->birth_ns == ev->birth_ns);
+	CHECK(rec->duration_ns == ev->duration_ns);
+	CHECK(!rec->cgroup && !rec->container_id[0] && !rec->reset_reason); /* the pipeline's */
+	if (rec->type == RECORD_CLOSE || rec->type == RECORD_CONNECT_FAILED)
+		CHECK(rec->error == (ev->error < 0 ? RECORD_ERROR_UNKNOWN : ev->error));
+	else
+		CHECK(rec->error == 0);
+	if (rec->type == RECORD_CLOSE) {
+		CHECK(rec->reset == (ev->reset == NT_RESET_SENT	      ? RESET_SENT
+				     : ev->reset == NT_RESET_RECEIVED ? RESET_RECEIVED
+								      : RESET_NONE));
+		CHECK(rec->reset_reason_code == (ev->reset == NT_RESET_SENT ? ev->reset_reason : 0));
+	} else {
+		CHECK(rec->reset == RESET_NONE && !rec->reset_reason_code);
+	}
 	CHECK(rec->sport == ev->tuple.sport && rec->dport == ev->tuple.dport);
 	CHECK(rec->direction == (ev->direction <= NT_DIR_INBOUND ? ev->direction
 								 : DIRECTION_UNKNOWN));
@@ -140,7 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Refused only for what the ABI rules out. */
 		CHECK(size < NT_EVENT_SHORT_SIZE ||
 		      (ev.type != NT_EVENT_CONNECT && ev.type != NT_EVENT_ACCEPT &&
-		       ev.type != NT_EVENT_CLOSE) ||
+		       ev.type != NT_EVENT_CLOSE && ev.type != NT_EVENT_CONNECT_FAILED) ||
 		      (ev.type == NT_EVENT_CLOSE && size < sizeof(ev)) ||
 		      (ev.tuple.family != AF_INET && ev.tuple.family != AF_INET6));
 		return 0;
@@ -148,7 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(size >= NT_EVENT_SHORT_SIZE);
 	CHECK(ev.tuple.family == AF_INET || ev.tuple.family == AF_INET6);
 	CHECK(ev.type == NT_EVENT_CONNECT || ev.type == NT_EVENT_ACCEPT ||
-	      ev.type == NT_EVENT_CLOSE);
+	      ev.type == NT_EVENT_CLOSE || ev.type == NT_EVENT_CONNECT_FAILED);
 	CHECK(rec.comm[RECORD_COMM_LEN] == '\0');
 	check_fields(&ev, &rec);
 	check_line(&rec);

@@ -33,12 +33,23 @@ struct input {
 	uint64_t counters[5];
 	uint32_t rtt_us, rttvar_us;
 	char comm[RECORD_COMM_LEN + 1]; /* any bytes: invalid UTF-8, controls, NULs */
+	/* Later fields: an input that ends before them leaves them zero. */
+	uint8_t optional; /* bits: cgroup path, container id, reset reason */
+	uint8_t reset;
+	int32_t error;
+	uint64_t cgroup_id, duration_ns;
+	char container[RECORD_CONTAINER_ID_LEN + 1];
+	char reason[RECORD_REASON_MAX + 1];
+	char cgroup[RECORD_CGROUP_MAX + 1]; /* last: long inputs reach its end */
 };
 
 static void build(struct record *rec, const struct input *in)
 {
+	static char container[RECORD_CONTAINER_ID_LEN + 1];
+	unsigned int i;
+
 	memset(rec, 0, sizeof(*rec));
-	rec->type = in->type % 6;
+	rec->type = in->type % 7;
 	rec->family = in->family & 1 ? AF_INET6 : AF_INET;
 	rec->direction = in->direction % 4;
 	rec->has_metrics = in->has_metrics & 1;
@@ -58,6 +69,22 @@ static void build(struct record *rec, const struct input *in)
 						in->counters[3], in->counters[4], in->rtt_us,
 						in->rttvar_us };
 	memcpy(rec->comm, in->comm, sizeof(rec->comm));
+	rec->cgroup_id = in->cgroup_id;
+	rec->duration_ns = in->duration_ns;
+	rec->error = in->error;
+	rec->reset = in->reset % 3;
+	/* As the pipeline gives them: NUL-terminated within their bounds. */
+	if (in->optional & 1)
+		rec->cgroup = in->cgroup;
+	if (in->optional & 2) {
+		/* Always hex: the pipeline only names a container from its id's form. */
+		for (i = 0; i < RECORD_CONTAINER_ID_LEN; i++)
+			container[i] = "0123456789abcdef"[(uint8_t)in->container[i] % 16];
+		container[RECORD_CONTAINER_ID_LEN] = '\0';
+		memcpy(rec->container_id, container, sizeof(rec->container_id));
+	}
+	if (in->optional & 4)
+		rec->reset_reason = in->reason;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -65,7 +92,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* Reused across inputs, as nettracer does: the cached second must never leak. */
 	static struct json_fmt *fmt;
 	static struct json_ref_fmt *ref;
-	char line[1024], want[1024], exact[1024], why[512];
+	static char line[JSON_LINE_MAX], want[JSON_LINE_MAX], exact[JSON_LINE_MAX];
+	char why[512];
 	struct input in = {};
 	struct record rec;
 	ssize_t len, want_len;
@@ -76,6 +104,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ref = json_ref_fmt_new();
 	CHECK(fmt && ref);
 	memcpy(&in, data, size < sizeof(in) ? size : sizeof(in));
+	in.cgroup[RECORD_CGROUP_MAX] = in.container[RECORD_CONTAINER_ID_LEN] =
+		in.reason[RECORD_REASON_MAX] = '\0';
 	build(&rec, &in);
 
 	len = json_format(fmt, &rec, line, sizeof(line));

@@ -6,10 +6,12 @@ import struct
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-# struct nt_event in bpf/nettracer.h, little-endian: 96 bytes before the counters, 144 in all.
-HEAD = struct.Struct("<QQII16s16sHHHHII16sB7x")
+# struct nt_event in bpf/nettracer.h, little-endian: 128 bytes before the counters, 176 in all.
+# ts, sk, type, netns, tuple (saddr, daddr, sport, dport, family, pad), owner (pid, uid, comm,
+# cgroup_id), birth, duration, error, direction, reset, pad, reset_reason, pad.
+HEAD = struct.Struct("<QQII16s16sHHHHII16sQQQiBBHII")
 COUNTERS = struct.Struct("<QQIIIIIIIBBBB")
-assert HEAD.size == 96 and COUNTERS.size == 48
+assert HEAD.size == 128 and COUNTERS.size == 48
 
 AF_INET, AF_INET6 = 2, 10
 CONNECT, ACCEPT, CLOSE = 1, 2, 3
@@ -24,9 +26,11 @@ def v6(text):
     return socket.inet_pton(socket.AF_INET6, text)
 
 
-def event(type_, family, saddr, daddr, comm, direction, counters=None):
+def event(type_, family, saddr, daddr, comm, direction, counters=None, cgroup_id=4321,
+          duration=1_500_000, error=0, reset=0, reason=0):
     head = HEAD.pack(5_000_000_000, 0xFFFF888012345678, type_, 4026531840, saddr, daddr,
-                     43210, 443, family, 0, 4242, 1000, comm, direction)
+                     43210, 443, family, 0, 4242, 1000, comm, cgroup_id, 1_000_000, duration,
+                     error, direction, reset, 0, reason, 0)
     return head if counters is None else head + COUNTERS.pack(*counters)
 
 

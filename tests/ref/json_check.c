@@ -1,5 +1,6 @@
 /* The field-by-field check of a JSON line: what each key must hold, computed from the record
  * with libc and the reference sanitizer, never with the writer's own code. */
+#define _GNU_SOURCE
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,18 +12,62 @@
 #include "json_check.h"
 #include "json_ref.h"
 
-static const char *const lost_perf_keys[] = { "time", "type", "seq", "reason", "cpu", "count",
-					      NULL };
-static const char *const lost_output_keys[] = { "time", "type", "seq", "reason", "count", NULL };
-static const char *const event_keys[] = { "time",  "type",  "seq",   "pid",	"comm",
-					  "uid",   "netns", "family", "saddr", "sport",
-					  "daddr", "dport", NULL };
-static const char *const metrics_keys[] = {
-	"time",	 "type",  "seq",       "pid",	     "comm",	       "uid",
-	"netns", "family", "saddr",     "sport",      "daddr",	       "dport",
-	"direction", "bytes_sent", "bytes_received", "packets_sent", "packets_received",
-	"retransmits", "rtt_us", "rttvar_us", NULL,
-};
+/* The keys a record must have, in order, by the schema's rules (man/nettracer.8). */
+static void schema_keys(const struct record *rec, const char **keys)
+{
+	static const char *const metrics[] = { "direction",	 "bytes_sent",	"bytes_received",
+					       "packets_sent",	 "packets_received",
+					       "retransmits",	 "rtt_us",	"rttvar_us" };
+	static const char *const tuple[] = { "family", "saddr", "sport", "daddr", "dport" };
+	size_t n = 0, i;
+
+	keys[n++] = "time";
+	keys[n++] = "type";
+	keys[n++] = "seq";
+	if (rec->type == RECORD_LOST) {
+		keys[n++] = "reason";
+		if (rec->lost_reason != LOST_OUTPUT)
+			keys[n++] = "cpu";
+		keys[n++] = "count";
+		keys[n] = NULL;
+		return;
+	}
+	keys[n++] = "pid";
+	keys[n++] = "comm";
+	keys[n++] = "uid";
+	keys[n++] = "netns";
+	if (rec->cgroup_id)
+		keys[n++] = "cgroup_id";
+	if (rec->cgroup)
+		keys[n++] = "cgroup";
+	if (rec->container_id[0])
+		keys[n++] = "container_id";
+	for (i = 0; i < sizeof(tuple) / sizeof(tuple[0]); i++)
+		keys[n++] = tuple[i];
+	if (rec->has_metrics)
+		for (i = 0; i < sizeof(metrics) / sizeof(metrics[0]); i++)
+			keys[n++] = metrics[i];
+	if (rec->type == RECORD_CONNECT && rec->duration_ns)
+		keys[n++] = "handshake_us";
+	if (rec->type == RECORD_CONNECT_FAILED) {
+		if (rec->error > 0)
+			keys[n++] = "error";
+		else if (rec->error == 0)
+			keys[n++] = "abandoned";
+		keys[n++] = "duration_us";
+	}
+	if (rec->type == RECORD_CLOSE) {
+		if (rec->duration_ns)
+			keys[n++] = "duration_us";
+		if (rec->reset != RESET_NONE)
+			keys[n++] = "reset";
+		if (rec->reset_reason)
+			keys[n++] = "reset_reason";
+		if (rec->error > 0)
+			keys[n++] = "error";
+	}
+	keys[n] = NULL;
+}
 
 struct ctx {
 	json_t *obj;
@@ -93,7 +138,8 @@ bool json_check_line(const struct record *rec, const char *line, size_t len, cha
 		     size_t why_size)
 {
 	struct ctx c = { .why = why, .why_size = why_size, .ok = true };
-	char time_text[64], comm[RECORD_COMM_LEN * 3 + 1];
+	char time_text[64], text[RECORD_CGROUP_MAX * 3 + 1];
+	const char *keys[48];
 	time_t sec = rec->time_ns / 1000000000;
 	json_error_t error;
 	struct tm tm;
@@ -115,29 +161,55 @@ bool json_check_line(const struct record *rec, const char *line, size_t len, cha
 	want_str(&c, "time", time_text);
 	want_str(&c, "type", record_type_name(rec->type));
 	want_int(&c, "seq", rec->seq);
+	schema_keys(rec, keys);
+	want_keys(&c, keys);
 	if (rec->type == RECORD_LOST) {
-		if (rec->lost_reason == LOST_OUTPUT) {
-			want_keys(&c, lost_output_keys);
-			want_str(&c, "reason", "output");
-		} else {
-			want_keys(&c, lost_perf_keys);
-			want_str(&c, "reason", "perf_buffer");
+		want_str(&c, "reason", rec->lost_reason == LOST_OUTPUT ? "output" : "perf_buffer");
+		if (rec->lost_reason != LOST_OUTPUT)
 			want_int(&c, "cpu", rec->cpu);
-		}
 		want_int(&c, "count", rec->lost_count);
 		goto out;
 	}
-	want_keys(&c, rec->has_metrics ? metrics_keys : event_keys);
 	want_int(&c, "pid", rec->pid);
-	json_ref_utf8_sanitize(comm, rec->comm, RECORD_COMM_LEN);
-	want_str(&c, "comm", comm);
+	json_ref_utf8_sanitize(text, rec->comm, RECORD_COMM_LEN);
+	want_str(&c, "comm", text);
 	want_int(&c, "uid", rec->uid);
 	want_int(&c, "netns", rec->netns);
+	if (rec->cgroup_id)
+		want_int(&c, "cgroup_id", rec->cgroup_id);
+	if (rec->cgroup) {
+		json_ref_utf8_sanitize(text, rec->cgroup, RECORD_CGROUP_MAX);
+		want_str(&c, "cgroup", text);
+	}
+	if (rec->container_id[0])
+		want_str(&c, "container_id", rec->container_id);
 	want_str(&c, "family", rec->family == AF_INET6 ? "ipv6" : "ipv4");
 	want_addr(&c, "saddr", rec->family, rec->saddr);
 	want_int(&c, "sport", rec->sport);
 	want_addr(&c, "daddr", rec->family, rec->daddr);
 	want_int(&c, "dport", rec->dport);
+	if (rec->error > 0) {
+		const char *name = strerrorname_np(rec->error);
+		char num[16];
+
+		snprintf(num, sizeof(num), "%d", rec->error);
+		if (rec->type == RECORD_CLOSE || rec->type == RECORD_CONNECT_FAILED)
+			want_str(&c, "error", name ? name : num);
+	}
+	if (rec->type == RECORD_CONNECT_FAILED && rec->error == 0 &&
+	    !json_is_true(json_object_get(c.obj, "abandoned")))
+		mismatch(&c, "abandoned is not true");
+	if (rec->type == RECORD_CONNECT && rec->duration_ns)
+		want_int(&c, "handshake_us", rec->duration_ns / 1000);
+	if ((rec->type == RECORD_CONNECT_FAILED || rec->type == RECORD_CLOSE) && rec->duration_ns)
+		want_int(&c, "duration_us", rec->duration_ns / 1000);
+	if (rec->type == RECORD_CLOSE && rec->reset != RESET_NONE)
+		want_str(&c, "reset", rec->reset == RESET_SENT ? "sent" : "received");
+	if (rec->type == RECORD_CLOSE && rec->reset_reason) {
+		json_ref_utf8_sanitize(text, rec->reset_reason,
+				       strnlen(rec->reset_reason, RECORD_REASON_MAX));
+		want_str(&c, "reset_reason", text);
+	}
 	if (!rec->has_metrics)
 		goto out;
 	want_str(&c, "direction", record_direction_name(rec->direction));

@@ -1,6 +1,7 @@
 /* The reference formatter: nettracer's jansson-based JSON output before the streaming writer.
  * Tests and the differential fuzzer compare src/json.c with it byte for byte; a field added
  * to the schema goes into both. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -102,140 +103,44 @@ static void ipv4_str(char *dst, const uint8_t *a)
 	}
 }
 
-/* Every key a record can have, in output order. */
-enum field {
-	F_TIME,
-	F_TYPE,
-	F_SEQ,
-	F_REASON,
-	F_CPU,
-	F_COUNT,
-	F_PID,
-	F_COMM,
-	F_UID,
-	F_NETNS,
-	F_FAMILY,
-	F_SADDR,
-	F_SPORT,
-	F_DADDR,
-	F_DPORT,
-	F_DIRECTION,
-	F_BYTES_SENT,
-	F_BYTES_RECEIVED,
-	F_PACKETS_SENT,
-	F_PACKETS_RECEIVED,
-	F_RETRANSMITS,
-	F_RTT_US,
-	F_RTTVAR_US,
-	F_MAX,
-};
-
-static const struct {
-	const char *key;
-	bool string;
-} fields[F_MAX] = {
-	[F_TIME] = { "time", true },
-	[F_TYPE] = { "type", true },
-	[F_SEQ] = { "seq" },
-	[F_REASON] = { "reason", true },
-	[F_CPU] = { "cpu" },
-	[F_COUNT] = { "count" },
-	[F_PID] = { "pid" },
-	[F_COMM] = { "comm", true },
-	[F_UID] = { "uid" },
-	[F_NETNS] = { "netns" },
-	[F_FAMILY] = { "family", true },
-	[F_SADDR] = { "saddr", true },
-	[F_SPORT] = { "sport" },
-	[F_DADDR] = { "daddr", true },
-	[F_DPORT] = { "dport" },
-	[F_DIRECTION] = { "direction", true },
-	[F_BYTES_SENT] = { "bytes_sent" },
-	[F_BYTES_RECEIVED] = { "bytes_received" },
-	[F_PACKETS_SENT] = { "packets_sent" },
-	[F_PACKETS_RECEIVED] = { "packets_received" },
-	[F_RETRANSMITS] = { "retransmits" },
-	[F_RTT_US] = { "rtt_us" },
-	[F_RTTVAR_US] = { "rttvar_us" },
-};
-
-/* The four key sets: lost records (perf buffer, output), events without metrics, records
- * with metrics. */
-enum shape { SHAPE_LOST, SHAPE_LOST_OUTPUT, SHAPE_EVENT, SHAPE_METRICS, SHAPE_MAX };
-
-static bool in_shape(enum shape shape, enum field f)
+/* Counters are unsigned 64-bit; JSON integers here are signed: saturate, never wrap. */
+static int add_u64(json_t *obj, const char *key, uint64_t v)
 {
-	if (f <= F_SEQ)
-		return true;
-	if (f == F_CPU)
-		return shape == SHAPE_LOST;
-	if (f <= F_COUNT)
-		return shape == SHAPE_LOST || shape == SHAPE_LOST_OUTPUT;
-	if (f <= F_DPORT)
-		return shape == SHAPE_EVENT || shape == SHAPE_METRICS;
-	return shape == SHAPE_METRICS;
+	return json_object_set_new(obj, key, json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v));
 }
 
-/* One jansson object per shape, built once; a record only sets its values in place, which
- * saves the allocation, hashing and freeing of a whole tree per line (half the cost). */
+/* A kernel string of at most len bytes, made valid UTF-8. */
+static int add_text(json_t *obj, const char *key, const char *s, size_t len)
+{
+	char buf[RECORD_CGROUP_MAX * 3 + 1];
+
+	json_ref_utf8_sanitize(buf, s, len);
+	return json_object_set_new(obj, key, json_string(buf));
+}
+
+static int add_str(json_t *obj, const char *key, const char *s)
+{
+	return json_object_set_new(obj, key, json_string(s));
+}
+
 struct json_ref_fmt {
-	json_t *obj[SHAPE_MAX];
-	json_t *value[SHAPE_MAX][F_MAX]; /* borrowed from obj */
-	time_t prefix_sec;		 /* the second time_prefix holds, or -1 */
-	char time[96];			 /* its prefix, then a record's suffix */
+	time_t prefix_sec; /* the second time_prefix holds, or -1 */
+	char time[96];	   /* its prefix, then a record's suffix */
 	size_t prefix_len;
 };
 
 void json_ref_fmt_free(struct json_ref_fmt *fmt)
 {
-	int s;
-
-	if (!fmt)
-		return;
-	for (s = 0; s < SHAPE_MAX; s++)
-		json_decref(fmt->obj[s]);
 	free(fmt);
 }
 
 struct json_ref_fmt *json_ref_fmt_new(void)
 {
 	struct json_ref_fmt *fmt = calloc(1, sizeof(*fmt));
-	int s, f;
 
-	if (!fmt)
-		return NULL;
-	fmt->prefix_sec = -1;
-	for (s = 0; s < SHAPE_MAX; s++) {
-		fmt->obj[s] = json_object();
-		if (!fmt->obj[s])
-			goto fail;
-		for (f = 0; f < F_MAX; f++) {
-			json_t *v;
-
-			if (!in_shape(s, f))
-				continue;
-			v = fields[f].string ? json_string("") : json_integer(0);
-			if (json_object_set_new_nocheck(fmt->obj[s], fields[f].key, v))
-				goto fail;
-			fmt->value[s][f] = v;
-		}
-	}
+	if (fmt)
+		fmt->prefix_sec = -1;
 	return fmt;
-fail:
-	json_ref_fmt_free(fmt);
-	return NULL;
-}
-
-/* Counters are unsigned 64-bit; JSON integers here are signed: saturate, never wrap. */
-static void set_u64(json_t *const *value, enum field f, uint64_t v)
-{
-	json_integer_set(value[f], v > INT64_MAX ? INT64_MAX : (json_int_t)v);
-}
-
-/* s is valid UTF-8 here: ASCII, or a sanitized comm. */
-static int set_str(json_t *const *value, enum field f, const char *s)
-{
-	return json_string_setn_nocheck(value[f], s, strlen(s));
 }
 
 static const char *record_time(struct json_ref_fmt *fmt, uint64_t time_ns)
@@ -251,12 +156,23 @@ static const char *record_time(struct json_ref_fmt *fmt, uint64_t time_ns)
 	return fmt->time;
 }
 
-static int set_conn(json_t *const *value, const struct record *rec)
+static int add_error(json_t *obj, int err)
 {
-	char comm[RECORD_COMM_LEN * 3 + 1], saddr[INET6_ADDRSTRLEN], daddr[INET6_ADDRSTRLEN];
+	char num[16];
+	const char *name = strerrorname_np(err);
+
+	if (!name) {
+		snprintf(num, sizeof(num), "%d", err);
+		name = num;
+	}
+	return add_str(obj, "error", name);
+}
+
+static int add_conn(json_t *obj, const struct record *rec)
+{
+	char saddr[INET6_ADDRSTRLEN], daddr[INET6_ADDRSTRLEN];
 	int err = 0;
 
-	json_ref_utf8_sanitize(comm, rec->comm, RECORD_COMM_LEN);
 	if (rec->family == AF_INET6) {
 		inet_ntop(AF_INET6, rec->saddr, saddr, sizeof(saddr));
 		inet_ntop(AF_INET6, rec->daddr, daddr, sizeof(daddr));
@@ -264,62 +180,101 @@ static int set_conn(json_t *const *value, const struct record *rec)
 		ipv4_str(saddr, rec->saddr);
 		ipv4_str(daddr, rec->daddr);
 	}
-	set_u64(value, F_PID, rec->pid);
-	err |= set_str(value, F_COMM, comm);
-	set_u64(value, F_UID, rec->uid);
-	set_u64(value, F_NETNS, rec->netns);
-	err |= set_str(value, F_FAMILY, rec->family == AF_INET6 ? "ipv6" : "ipv4");
-	err |= set_str(value, F_SADDR, saddr);
-	set_u64(value, F_SPORT, rec->sport);
-	err |= set_str(value, F_DADDR, daddr);
-	set_u64(value, F_DPORT, rec->dport);
+	err |= add_u64(obj, "pid", rec->pid);
+	err |= add_text(obj, "comm", rec->comm, RECORD_COMM_LEN);
+	err |= add_u64(obj, "uid", rec->uid);
+	err |= add_u64(obj, "netns", rec->netns);
+	if (rec->cgroup_id)
+		err |= add_u64(obj, "cgroup_id", rec->cgroup_id);
+	if (rec->cgroup)
+		err |= add_text(obj, "cgroup", rec->cgroup, RECORD_CGROUP_MAX);
+	if (rec->container_id[0])
+		err |= add_text(obj, "container_id", rec->container_id, RECORD_CONTAINER_ID_LEN);
+	err |= add_str(obj, "family", rec->family == AF_INET6 ? "ipv6" : "ipv4");
+	err |= add_str(obj, "saddr", saddr);
+	err |= add_u64(obj, "sport", rec->sport);
+	err |= add_str(obj, "daddr", daddr);
+	err |= add_u64(obj, "dport", rec->dport);
 	return err;
 }
 
-static int set_metrics(json_t *const *value, const struct record *rec)
+static int add_metrics(json_t *obj, const struct record *rec)
 {
 	const struct record_metrics *m = &rec->metrics;
+	int err = 0;
 
-	set_u64(value, F_BYTES_SENT, m->bytes_sent);
-	set_u64(value, F_BYTES_RECEIVED, m->bytes_received);
-	set_u64(value, F_PACKETS_SENT, m->packets_sent);
-	set_u64(value, F_PACKETS_RECEIVED, m->packets_received);
-	set_u64(value, F_RETRANSMITS, m->retransmits);
-	set_u64(value, F_RTT_US, m->rtt_us);
-	set_u64(value, F_RTTVAR_US, m->rttvar_us);
-	return set_str(value, F_DIRECTION, record_direction_name(rec->direction));
+	err |= add_str(obj, "direction", record_direction_name(rec->direction));
+	err |= add_u64(obj, "bytes_sent", m->bytes_sent);
+	err |= add_u64(obj, "bytes_received", m->bytes_received);
+	err |= add_u64(obj, "packets_sent", m->packets_sent);
+	err |= add_u64(obj, "packets_received", m->packets_received);
+	err |= add_u64(obj, "retransmits", m->retransmits);
+	err |= add_u64(obj, "rtt_us", m->rtt_us);
+	err |= add_u64(obj, "rttvar_us", m->rttvar_us);
+	return err;
+}
+
+/* The fields after the type-specific ones: what ended a connection, how long things took. */
+static int add_outcome(json_t *obj, const struct record *rec)
+{
+	int err = 0;
+
+	switch (rec->type) {
+	case RECORD_CONNECT:
+		if (rec->duration_ns)
+			err |= add_u64(obj, "handshake_us", rec->duration_ns / 1000);
+		break;
+	case RECORD_CONNECT_FAILED:
+		if (rec->error > 0)
+			err |= add_error(obj, rec->error);
+		else if (rec->error == 0)
+			err |= json_object_set_new(obj, "abandoned", json_true());
+		err |= add_u64(obj, "duration_us", rec->duration_ns / 1000);
+		break;
+	case RECORD_CLOSE:
+		if (rec->duration_ns)
+			err |= add_u64(obj, "duration_us", rec->duration_ns / 1000);
+		if (rec->reset != RESET_NONE)
+			err |= add_str(obj, "reset", rec->reset == RESET_SENT ? "sent" : "received");
+		if (rec->reset_reason)
+			err |= add_text(obj, "reset_reason", rec->reset_reason,
+					strnlen(rec->reset_reason, RECORD_REASON_MAX));
+		if (rec->error > 0)
+			err |= add_error(obj, rec->error);
+		break;
+	default:
+		break;
+	}
+	return err;
 }
 
 ssize_t json_ref_format(struct json_ref_fmt *fmt, const struct record *rec, char *buf, size_t size)
 {
-	enum shape shape;
-	json_t *const *value;
+	json_t *obj = json_object();
 	size_t len;
-	int err = 0;
+	int err = !obj;
 
-	if (rec->type == RECORD_LOST)
-		shape = rec->lost_reason == LOST_OUTPUT ? SHAPE_LOST_OUTPUT : SHAPE_LOST;
-	else
-		shape = rec->has_metrics ? SHAPE_METRICS : SHAPE_EVENT;
-	value = fmt->value[shape];
-	err |= set_str(value, F_TIME, record_time(fmt, rec->time_ns));
-	err |= set_str(value, F_TYPE, record_type_name(rec->type));
-	set_u64(value, F_SEQ, rec->seq);
-	if (shape == SHAPE_LOST) {
-		err |= set_str(value, F_REASON, "perf_buffer");
-		set_u64(value, F_CPU, rec->cpu);
-		set_u64(value, F_COUNT, rec->lost_count);
-	} else if (shape == SHAPE_LOST_OUTPUT) {
-		err |= set_str(value, F_REASON, "output");
-		set_u64(value, F_COUNT, rec->lost_count);
+	err |= add_str(obj, "time", record_time(fmt, rec->time_ns));
+	err |= add_str(obj, "type", record_type_name(rec->type));
+	err |= add_u64(obj, "seq", rec->seq);
+	if (rec->type == RECORD_LOST) {
+		err |= add_str(obj, "reason",
+			       rec->lost_reason == LOST_OUTPUT ? "output" : "perf_buffer");
+		if (rec->lost_reason != LOST_OUTPUT)
+			err |= add_u64(obj, "cpu", rec->cpu);
+		err |= add_u64(obj, "count", rec->lost_count);
 	} else {
-		err |= set_conn(value, rec);
-		if (shape == SHAPE_METRICS)
-			err |= set_metrics(value, rec);
+		err |= add_conn(obj, rec);
+		if (rec->has_metrics)
+			err |= add_metrics(obj, rec);
+		err |= add_outcome(obj, rec);
 	}
-	if (err)
+	if (err) {
+		json_decref(obj);
 		return -ENOMEM;
-	len = json_dumpb(fmt->obj[shape], buf, size, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	}
+	len = json_dumpb(obj, buf, size, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(obj);
 	if (len == 0 || len >= size)
 		return -ENOSPC;
 	buf[len++] = '\n';

@@ -19,7 +19,7 @@
 
 #define FFFD "\xef\xbf\xbd"
 
-static char line[1024];
+static char line[JSON_LINE_MAX];
 static struct json_fmt *fmt;
 static struct json_ref_fmt *ref;
 
@@ -42,7 +42,8 @@ static int teardown(void **state)
  * Returns the line's length; the line is in line[]. */
 static ssize_t assert_same(const struct record *rec)
 {
-	char want[1024], exact[1024], why[512];
+	static char want[JSON_LINE_MAX], exact[JSON_LINE_MAX];
+	char why[512];
 	ssize_t len, want_len;
 
 	len = json_format(fmt, rec, line, sizeof(line));
@@ -315,6 +316,27 @@ static void test_longest_line(void **state)
 					       UINT64_MAX, UINT32_MAX, UINT32_MAX };
 	len = assert_same(&rec);
 	assert_int_equal(len, 629);
+
+	/* A close with every optional field at its widest: the bound src/json.c states. */
+	{
+		static char cgroup[RECORD_CGROUP_MAX + 1], reason[RECORD_REASON_MAX + 1];
+		static char container[RECORD_CONTAINER_ID_LEN + 1];
+
+		memset(cgroup, 0x1f, RECORD_CGROUP_MAX);
+		memset(reason, 0x1f, RECORD_REASON_MAX);
+		memset(container, 'f', RECORD_CONTAINER_ID_LEN);
+		rec.type = RECORD_CLOSE;
+		rec.cgroup_id = UINT64_MAX;
+		rec.cgroup = cgroup;
+		memcpy(rec.container_id, container, sizeof(rec.container_id));
+		rec.duration_ns = UINT64_MAX;
+		rec.reset = RESET_RECEIVED;
+		rec.reset_reason = reason;
+		rec.error = ENOTRECOVERABLE; /* the longest name of the socket errors */
+		len = assert_same(&rec);
+		assert_int_equal(len, 4304);
+		assert_true(len <= JSON_LINE_MAX);
+	}
 }
 
 /* src as the comm, placed so that its len-th byte is the comm's last (the byte after it is
@@ -566,12 +588,46 @@ static void rnd_ipv6(uint8_t *a)
 	}
 }
 
+/* Kernel text of up to max bytes, any bytes at times, NUL-terminated at max at the latest. */
+static void rnd_text(char *dst, size_t max)
+{
+	size_t n = rnd() % 4 ? rnd() % 80 : max, i;
+
+	for (i = 0; i < n && i < max; i++) {
+		unsigned int r = rnd() % 16;
+
+		dst[i] = r < 12 ? "/abcdef0123456789.-_"[rnd() % 20] : (char)(r < 13 ? rnd() % 0x20 : rnd());
+	}
+	dst[i < max ? i : max] = '\0';
+}
+
 static void rnd_record(struct record *rec)
 {
+	static char cgroup[RECORD_CGROUP_MAX + 1], reason[RECORD_REASON_MAX + 1];
+	static char container[RECORD_CONTAINER_ID_LEN + 1];
+	static const int errors[] = { 0, -1, 104, 110, 111, 113, 4000 };
 	unsigned int i;
 
 	memset(rec, 0, sizeof(*rec));
-	rec->type = rnd() % 5;
+	rec->type = rnd() % 6;
+	if (rnd() % 2)
+		rec->cgroup_id = rnd() % 2 ? rnd_u64() : 1 + rnd() % 100000;
+	if (rnd() % 2) {
+		rnd_text(cgroup, RECORD_CGROUP_MAX);
+		rec->cgroup = cgroup;
+	}
+	if (rnd() % 3 == 0) {
+		for (i = 0; i < RECORD_CONTAINER_ID_LEN; i++)
+			container[i] = "0123456789abcdef"[rnd() % 16];
+		memcpy(rec->container_id, container, sizeof(rec->container_id));
+	}
+	rec->duration_ns = rnd() % 3 ? rnd_u64() : 0;
+	rec->error = rnd() % 2 ? errors[rnd() % 7] : (int)(rnd() % 200);
+	rec->reset = rnd() % 3;
+	if (rnd() % 3 == 0) {
+		rnd_text(reason, RECORD_REASON_MAX);
+		rec->reset_reason = reason;
+	}
 	rec->time_ns = rnd() % 4 ? 1700000000000000000ULL + rnd() % 3000000000ULL : rnd_u64();
 	rec->seq = rnd_u64();
 	rec->pid = rnd_u64();
@@ -598,6 +654,8 @@ static void rnd_record(struct record *rec)
 	rec->dport = rnd_u64();
 	rec->direction = rnd() % 3;
 	rec->has_metrics = rec->type == RECORD_CLOSE || rec->type == RECORD_METRICS;
+	if (rec->type == RECORD_CONNECT_FAILED)
+		rec->has_metrics = false;
 	rec->metrics = (struct record_metrics){ rnd_u64(), rnd_u64(), rnd_u64(), rnd_u64(),
 						rnd_u64(), rnd_u64(), rnd_u64() };
 	rec->cpu = rnd_u64();
@@ -608,21 +666,21 @@ static void rnd_record(struct record *rec)
 /* Pseudo-random records of every shape, against the reference: 10,000 lines. */
 static void test_random_records(void **state)
 {
-	unsigned int shapes[6] = {}, i;
+	unsigned int shapes[8] = {}, i; /* by type, lost ones by reason after the types */
 	struct record rec;
 
 	for (i = 0; i < 5000; i++) {
 		rnd_record(&rec);
 		assert_same(&rec);
-		shapes[rec.type == RECORD_LOST ? 4 + rec.lost_reason : rec.type]++;
+		shapes[rec.type == RECORD_LOST ? 6 + rec.lost_reason : rec.type]++;
 		/* The same connection in the other shape. */
 		if (rec.type != RECORD_LOST) {
 			rec.has_metrics = !rec.has_metrics;
 			assert_same(&rec);
 		}
 	}
-	for (i = 0; i < 6; i++)
-		assert_true(shapes[i] > 300);
+	for (i = 0; i < 8; i++)
+		assert_true(i == RECORD_LOST || shapes[i] > 250);
 }
 
 /* IPv6 text against glibc's inet_ntop: special forms, then random ones. */

@@ -66,7 +66,9 @@ static void sample(struct record rows[3])
 	set_metrics(&rows[2], 10, 5000000, 3000, 2, 7, 1500000, 250000);
 }
 
-static const struct table_header hdr = { .time_ns = T0, .events = 12, .lost = 3 };
+static const struct table_header hdr = {
+	.time_ns = T0, .events = 12, .failed_connects = 2, .lost = 3
+};
 
 /* The text without escape sequences, as a terminal shows it. */
 static char *strip_ansi(const char *s)
@@ -272,6 +274,30 @@ static void test_sort_ties(void **state)
 	table_sort(rows, 0, TABLE_SORT_BYTES);
 }
 
+/* A CONTAINER column only when a row has a container: its first 12 hex digits, "-" for the
+ * rows that have none. */
+static void test_container_column(void **state)
+{
+	static const char id[] = "4a0cd7eb8a057addd49c866abec11de874268c4feff54fee45d5c11096474610";
+	struct record rows[3];
+	char *titles, *line;
+
+	sample(rows);
+	table_sort(rows, 3, TABLE_SORT_BYTES);
+	table_render(buf, sizeof(buf), rows, 3, &hdr, 0, 0, false);
+	assert_null(strstr(buf, "CONTAINER"));
+	memcpy(rows[1].container_id, id, sizeof(rows[1].container_id));
+	table_render(buf, sizeof(buf), rows, 3, &hdr, 0, 0, false);
+	titles = strstr(buf, "\n") + 1;
+	assert_true(!strncmp(titles, "  PID COMM   CONTAINER    LOCAL", 31));
+	line = strstr(buf, " 4a0cd7eb8a05 ");
+	assert_non_null(line);
+	assert_non_null(strstr(buf, "backup -            [2001:db8::1]"));
+	/* Too narrow: the container goes with the addresses' room, PID and COMM stay. */
+	table_render(buf, sizeof(buf), rows, 3, &hdr, 30, 0, false);
+	assert_non_null(strstr(buf, "  PID COMM"));
+}
+
 static void test_plain(void **state)
 {
 	struct record rows[3];
@@ -282,8 +308,8 @@ static void test_plain(void **state)
 	len = table_render(buf, sizeof(buf), rows, 3, &hdr, 0, 0, false);
 	assert_int_equal(len, strlen(buf));
 	assert_string_equal(
-	    buf, "nettracer 2023-11-14 22:13:20  3 connections: 2 outbound, 1 inbound  events 12  "
-		 "lost 3  sort bytes\n"
+	    buf, "nettracer 2023-11-14 22:13:20  3 connections (2 out, 1 in)  events 12  "
+		 "failed 2  lost 3  sort bytes\n"
 		 "  PID COMM   LOCAL               REMOTE             DIR  SENT  RECV  PACKETS "
 		 "RETR   RTT "
 		 "RTTVAR\n"
@@ -362,7 +388,7 @@ static void test_height(void **state)
 	longest_line(text, &lines);
 	assert_int_equal(lines, 10); /* exactly the screen: no erase below, no scrolling */
 	assert_null(strstr(buf, "\033[J"));
-	assert_non_null(strstr(text, "30 connections: 0 outbound, 30 inbound"));
+	assert_non_null(strstr(text, "30 connections (0 out, 30 in)"));
 	assert_non_null(strstr(text, "127.0.0.1:2006"));
 	assert_null(strstr(text, "127.0.0.1:2007"));
 	assert_non_null(strstr(text, "\n... 23 more"));
@@ -445,7 +471,7 @@ static void test_cells(void **state)
 	assert_non_null(strstr(buf, " zzzzzzzzzzzzzzzz "));
 	/* No rows: the headings alone. */
 	table_render(buf, sizeof(buf), r, 0, &hdr, 0, 0, false);
-	assert_non_null(strstr(buf, "0 connections: 0 outbound, 0 inbound"));
+	assert_non_null(strstr(buf, "0 connections (0 out, 0 in)"));
 	/* No dump yet. */
 	table_render(buf, sizeof(buf), r, 0, &none, 0, 0, false);
 	assert_non_null(strstr(buf, "nettracer -  0 connections"));
@@ -513,6 +539,7 @@ int main(void)
 		cmocka_unit_test(test_human),	   cmocka_unit_test(test_usecs),
 		cmocka_unit_test(test_sort_names), cmocka_unit_test(test_sort_every_key),
 		cmocka_unit_test(test_sort_ties),  cmocka_unit_test(test_plain),
+		cmocka_unit_test(test_container_column),
 		cmocka_unit_test(test_ansi),	   cmocka_unit_test(test_ansi_full_width_line),
 		cmocka_unit_test(test_height),	   cmocka_unit_test(test_width),
 		cmocka_unit_test(test_cells),	   cmocka_unit_test(test_truncated_buffer),
