@@ -174,11 +174,12 @@ static void display_draw(struct display *v)
 	if (v->ansi && table_term_size(STDOUT_FILENO, &width, &height))
 		width = 80, height = 24;
 	text = table__render(v->table, &hdr, width, height, v->ansi, &len);
+	pipeline_report_gap(v->p);
 	err = text ? output__write(v->p->out, text, len) : -ENOMEM;
 	if (!err)
 		err = output__flush(v->p->out);
-	if (err && !v->p->err)
-		v->p->err = err;
+	if (err && err != -ENOBUFS && !v->p->err)
+		v->p->err = err; /* a table the full output dropped is no reason to stop */
 }
 
 /* Connections the full map could not take, said once per dump in which there were new ones. */
@@ -196,6 +197,39 @@ static void warn_map_full(struct tracer *t, unsigned int map_size, uint64_t *see
 			(unsigned long long)n, map_size);
 }
 
+/* What the user hears of output trouble: once when it starts, once when it is over. */
+struct output_watch {
+	const char *name;
+	bool failing;	     /* said so */
+	uint64_t dropped;    /* records dropped before */
+	bool rotate_failing; /* said so */
+};
+
+static void watch_output(struct output *out, struct output_watch *w)
+{
+	struct output_status st;
+
+	output__status(out, &st);
+	/* A reader that is only slow (EAGAIN while the hold has room) is not worth a word. */
+	if (st.err && !w->failing && (st.err != -EAGAIN || st.dropped > w->dropped)) {
+		fprintf(stderr,
+			"nettracer: writing %s: %s; tracing goes on, records are held (up to %u KiB) "
+			"and writing is retried\n",
+			w->name, strerror(-st.err), OUTPUT_HOLD_SIZE / 1024);
+		w->failing = true;
+	} else if (!st.err && !st.gap && w->failing) {
+		fprintf(stderr, "nettracer: writing %s works again; %llu records dropped meanwhile\n",
+			w->name, (unsigned long long)(st.dropped - w->dropped));
+		w->failing = false;
+	}
+	if (!st.err && !w->failing)
+		w->dropped = st.dropped;
+	if (st.rotate_err && !w->rotate_failing)
+		fprintf(stderr, "nettracer: rotating %s: %s; writing goes on in the same file\n",
+			w->name, strerror(-st.rotate_err));
+	w->rotate_failing = st.rotate_err != 0;
+}
+
 static void settle_lost(struct tracer *t, struct pipeline *p)
 {
 	int ncpu = tracer__ncpu();
@@ -209,17 +243,22 @@ static void print_summary(struct tracer *t, const struct pipeline *p)
 {
 	char detail[256] = "";
 	uint64_t s[NT_STAT_MAX] = {}, skipped = tracer__missed(t, detail, sizeof(detail));
+	struct output_status st;
 
 	tracer__stats(t, s);
+	/* Records still held were taken but never written: dropped as well. */
+	output__status(p->out, &st);
 	if (verbose || p->stats.lost || p->stats.bad_samples || s[NT_STAT_MAP_FULL] ||
-	    s[NT_STAT_OUTPUT_FAIL] || skipped)
+	    s[NT_STAT_OUTPUT_FAIL] || skipped || st.dropped || st.held)
 		fprintf(stderr,
 			"nettracer: %llu records, %llu lost, %llu undecodable, %llu untracked "
-			"(map full), %llu failed outputs, %llu skipped by the kernel\n",
-			(unsigned long long)p->stats.records, (unsigned long long)p->stats.lost,
-			(unsigned long long)p->stats.bad_samples,
+			"(map full), %llu failed outputs, %llu skipped by the kernel, "
+			"%llu dropped (output)\n",
+			(unsigned long long)(p->stats.records - st.held),
+			(unsigned long long)p->stats.lost, (unsigned long long)p->stats.bad_samples,
 			(unsigned long long)s[NT_STAT_MAP_FULL],
-			(unsigned long long)s[NT_STAT_OUTPUT_FAIL], (unsigned long long)skipped);
+			(unsigned long long)s[NT_STAT_OUTPUT_FAIL], (unsigned long long)skipped,
+			(unsigned long long)(st.dropped + st.held));
 	if (verbose)
 		fprintf(stderr,
 			"nettracer: runs the kernel skipped: %s; nested state changes taken: %llu\n",
@@ -245,6 +284,9 @@ static int run(const struct config *cfg)
 	struct display v = { .p = &p, .sort = cfg->sort, .in_fd = -1 };
 	struct snapshot_stats snap = {};
 	uint64_t interval_ns = cfg->interval * 1e9, next_dump, map_full_seen = 0;
+	struct output_watch watch = {
+		.name = cfg->output && strcmp(cfg->output, "-") ? cfg->output : "standard output",
+	};
 	struct tracer *t = NULL;
 	const char *why, *missing;
 	int err, ret = 1;
@@ -254,12 +296,21 @@ static int run(const struct config *cfg)
 		fprintf(stderr, "nettracer: permission denied: needs %s\n", missing);
 		return 1;
 	}
+	if (!cfg->output || strcmp(cfg->output, "-") == 0) {
+		err = output_check_fd(STDOUT_FILENO);
+		if (err) {
+			fprintf(stderr, "nettracer: standard output is %s: records have nowhere to go "
+				"(use -o FILE, or redirect it)\n",
+				err == -EBADF ? "closed" : "not open for writing");
+			return 1;
+		}
+	}
 	/* Before anything is opened: a closed stdin's descriptor would go to the next file. */
 	if (cfg->display && fcntl(STDIN_FILENO, F_GETFD) >= 0)
 		v.in_fd = STDIN_FILENO;
 	p.out = output__open(cfg->output);
 	if (!p.out) {
-		fprintf(stderr, "nettracer: cannot open output '%s': %s\n", cfg->output,
+		fprintf(stderr, "nettracer: cannot open output '%s': %s\n", watch.name,
 			strerror(errno));
 		return 1;
 	}
@@ -334,18 +385,31 @@ static int run(const struct config *cfg)
 				fprintf(stderr, "nettracer: reopening '%s': %s\n", cfg->output,
 					strerror(-err));
 		}
-		if (!p.err)
+		if (!p.err) {
+			pipeline_report_gap(&p);
 			p.err = output__flush(p.out);
+			watch_output(p.out, &watch);
+		}
 	}
 	/* Samples below the wake-up threshold are still in the ring. */
 	tracer__consume(t);
 	settle_lost(t, &p);
-	if (!p.err)
-		p.err = output__flush(p.out);
+	if (!p.err) {
+		/* Twice: a gap whose report did not fit is reported once the rest is written. */
+		p.err = output__drain(p.out);
+		pipeline_report_gap(&p);
+		if (!p.err)
+			p.err = output__drain(p.out);
+	}
 	if (p.err && p.err != -EPIPE) {
-		fprintf(stderr, "nettracer: writing output: %s\n", strerror(-p.err));
+		struct output_status st;
+
+		output__status(p.out, &st);
+		fprintf(stderr, "nettracer: writing %s: %s; %llu records could not be written\n",
+			watch.name, strerror(-p.err), (unsigned long long)st.held);
 		goto out;
 	}
+	watch_output(p.out, &watch);
 	ret = 0;
 out:
 	if (v.table)

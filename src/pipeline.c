@@ -6,6 +6,30 @@
 #include "pipeline.h"
 #include "table.h"
 
+/* Records the sink dropped (a full disk, a stalled reader) are reported by a lost record ahead
+ * of the first record it takes again; the sink drops every record until then. */
+void pipeline_report_gap(struct pipeline *p)
+{
+	uint64_t n = output__gap(p->out);
+	struct timespec now;
+	struct record rec = { .type = RECORD_LOST, .lost_reason = LOST_OUTPUT, .lost_count = n };
+
+	if (!n)
+		return;
+	if (!p->report_lost || p->table) {
+		output__report_gap(p->out, NULL, 0, n);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	rec.time_ns = (uint64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	pipeline_emit(p, &rec);
+}
+
+static bool is_gap_report(const struct record *rec)
+{
+	return rec->type == RECORD_LOST && rec->lost_reason == LOST_OUTPUT;
+}
+
 void pipeline_emit(struct pipeline *p, const struct record *rec)
 {
 	char line[1024];
@@ -16,6 +40,8 @@ void pipeline_emit(struct pipeline *p, const struct record *rec)
 		return;
 	if (rec->type != RECORD_METRICS && rec->type != RECORD_LOST)
 		p->stats.events++;
+	if (!is_gap_report(rec))
+		pipeline_report_gap(p);
 	if (p->table) {
 		if (rec->type == RECORD_METRICS)
 			p->err = table__add(p->table, rec);
@@ -24,7 +50,12 @@ void pipeline_emit(struct pipeline *p, const struct record *rec)
 	len = json_format(p->json, rec, line, sizeof(line));
 	if (len < 0)
 		return;
-	err = output__write(p->out, line, len);
+	if (is_gap_report(rec))
+		err = output__report_gap(p->out, line, len, rec->lost_count);
+	else
+		err = output__write(p->out, line, len);
+	if (err == -ENOBUFS)
+		return; /* dropped: the sink counts it, and a lost record will say so */
 	if (err)
 		p->err = err;
 	else
