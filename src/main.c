@@ -347,6 +347,11 @@ static int run(const struct config *cfg)
 	if (verbose)
 		fprintf(stderr, "nettracer: %u existing connections tracked in %u namespaces\n",
 			snap.tracked, snap.netns);
+	/* Someone at a terminal otherwise sees nothing until the first connection. */
+	if (!v.ansi && isatty(STDERR_FILENO))
+		fprintf(stderr, "nettracer: tracing TCP (%s hooks, %s offsets), %s to %s; Ctrl-C stops\n",
+			tracer__strategy(t), tracer__needs_offsets(t) ? "guessed" : "BTF",
+			v.table ? "tables" : "NDJSON", watch.name);
 	next_dump = now_ns(CLOCK_MONOTONIC) + interval_ns;
 	if (v.table) {
 		err = table_term_open(v.in_fd, v.ansi ? STDOUT_FILENO : -1);
