@@ -314,6 +314,7 @@ static int run(const struct config *cfg)
 			strerror(errno));
 		return 1;
 	}
+	output__set_rotation(p.out, cfg->rotate_size, cfg->rotate_keep);
 	p.metrics = metrics__new(cfg->incremental);
 	p.json = json_fmt_new();
 	if (!p.metrics || !p.json)
