@@ -51,20 +51,52 @@ static uint64_t now_ns(clockid_t clock)
 	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* The capabilities nettracer needs, or NULL when it has them. */
-static const char *missing_privileges(void)
+/* The capabilities nettracer needs, each with what needs it (nettracer(8), REQUIREMENTS). Found by
+ * running it as another user with each dropped in turn: CAP_SYS_ADMIN covers CAP_BPF,
+ * CAP_PERFMON and the CAP_NET_ADMIN that the tc lookup program needs, and setns() needs it
+ * anyway. */
+static const struct {
+	int cap;
+	const char *name, *what;
+} needed_caps[] = {
+	{ CAP_SYS_ADMIN, "CAP_SYS_ADMIN", "BPF programs, start-up snapshot of every namespace" },
+	{ CAP_SYS_PTRACE, "CAP_SYS_PTRACE", "processes of existing connections" },
+	{ CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH", "tracefs, for the tracepoint hooks" },
+	{ CAP_NET_ADMIN, "CAP_NET_ADMIN", "offset guessing" },
+};
+
+static bool may_guess(const struct config *cfg)
+{
+	return cfg->offsets == OFFSETS_GUESS ||
+	       (cfg->offsets == OFFSETS_AUTO && access("/sys/kernel/btf/vmlinux", R_OK));
+}
+
+/* Writes the missing capabilities into buf; false when none is missing. */
+static bool missing_privileges(const struct config *cfg, char *buf, size_t size)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = {};
+	unsigned int i, n = 0;
+	size_t len = 0;
 
-	if (syscall(SYS_capget, &hdr, data))
-		return "root";
-#define HAS(cap) (data[(cap) / 32].effective & (1U << ((cap) % 32)))
-	/* CAP_SYS_ADMIN covers BPF and perf; setns() into other namespaces needs it anyway. */
-	if (!HAS(CAP_SYS_ADMIN))
-		return "root (or CAP_SYS_ADMIN)";
-#undef HAS
-	return NULL;
+	if (syscall(SYS_capget, &hdr, data)) {
+		snprintf(buf, size, "root");
+		return true;
+	}
+	for (i = 0; i < sizeof(needed_caps) / sizeof(needed_caps[0]); i++) {
+		int cap = needed_caps[i].cap;
+
+		if (data[cap / 32].effective & (1U << (cap % 32)))
+			continue;
+		/* Root owns tracefs: only another user needs to bypass its mode. */
+		if (cap == CAP_DAC_READ_SEARCH && geteuid() == 0)
+			continue;
+		if (cap == CAP_NET_ADMIN && !may_guess(cfg))
+			continue;
+		len += snprintf(buf + len, len < size ? size - len : 0, "%s%s (%s)", n++ ? ", " : "",
+				needed_caps[i].name, needed_caps[i].what);
+	}
+	return n > 0;
 }
 
 static void install_signals(void)
@@ -288,12 +320,13 @@ static int run(const struct config *cfg)
 		.name = cfg->output && strcmp(cfg->output, "-") ? cfg->output : "standard output",
 	};
 	struct tracer *t = NULL;
-	const char *why, *missing;
+	char missing[512];
+	const char *why;
 	int err, ret = 1;
 
-	missing = missing_privileges();
-	if (missing) {
-		fprintf(stderr, "nettracer: permission denied: needs %s\n", missing);
+	if (missing_privileges(cfg, missing, sizeof(missing))) {
+		fprintf(stderr, "nettracer: permission denied: needs %s; run it as root or grant "
+			"them (see REQUIREMENTS in nettracer(8))\n", missing);
 		return 1;
 	}
 	if (!cfg->output || strcmp(cfg->output, "-") == 0) {
