@@ -6,7 +6,7 @@ make=${MAKE:-make}
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 cd "${abs_top_builddir:?}" || exit 1
-var() { $make -s --no-print-directory --eval='nt-print-%: ; @echo $($*)' "nt-print-$1"; }
+var() { MAKEFLAGS= $make -s --no-print-directory --eval='nt-print-%: ; @echo $($*)' "nt-print-$1"; }
 sbindir=$(var sbindir)
 expected=$(printf '%s\n' "$sbindir/nettracer" "$(var mandir)/man8/nettracer.8" \
 	"$(var sysconfdir)/logrotate.d/nettracer" \
