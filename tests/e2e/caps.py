@@ -72,8 +72,11 @@ def traced(binary, d, caps, *args):
 
 
 def refused(binary, caps, missing, *args):
-    r = subprocess.run(setpriv(caps) + [binary, "-o", "/dev/null"] + nt.EXTRA + list(args),
-                       stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=60)
+    try:
+        r = subprocess.run(setpriv(caps) + [binary, "-o", "/dev/null"] + nt.EXTRA + list(args),
+                           stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=20)
+    except subprocess.TimeoutExpired:
+        nt.fail("without %s nettracer did not stop at start-up" % missing)
     err = r.stderr.decode()
     named = [x for x in ("SYS_ADMIN", "SYS_PTRACE", "DAC_READ_SEARCH", "NET_ADMIN")
              if "CAP_" + x + " (" in err]
