@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -51,15 +52,18 @@ def main():
     if logrotate == "no" or not os.path.exists(logrotate):
         nt.skip("logrotate is not installed (Debian package logrotate)")
     storm = Storm()
-    t = nt.Tracer("--port=%d" % storm.port, "--events=connect,accept,close", sentinel=False)
+    t = nt.Tracer("--port=%d" % storm.port, "--events=connect,accept,close,lost",
+                  sentinel=False)
     d = t.dir  # nettracer writes out.ndjson there: the config's glob matches only that
     conf = os.path.join(d, "logrotate.conf")
     open(conf, "w").write(config(d, t.proc.pid))
     stop = threading.Event()
 
     def run_storm():
+        # Steady, not flat out: the test is about rotation, not about the perf buffer.
         while not stop.is_set():
             storm.connect(20)
+            time.sleep(0.01)
     th = threading.Thread(target=run_storm)
     th.start()
     try:
@@ -80,7 +84,17 @@ def main():
 
     def complete():
         return sum(len(kinds(storm, lines_of(f))) for f in files()) >= want
-    nt.wait_for(complete, 20, "every record of %d connections" % len(storm.addrs))
+
+    def missing():
+        lines = [x for f in files() for x in lines_of(f)]
+        got = Counter(kinds(storm, lines))
+        miss = [(a, k) for a in storm.addrs for k in ("connect-client", "accept-server",
+                "close-client", "close-server") if not got[(a, k)]]
+        lost = [x for x in lines if b'"type":"lost"' in x]
+        return "missing %d, e.g. %s; lost records: %s; stderr: %s" % (
+            len(miss), miss[:5], lost[:5], open(t.errpath).read()[-500:])
+    nt.wait_for(complete, 20, "every record of %d connections" % len(storm.addrs),
+                show=missing)
     t.stop()
     paths = files()
     rotated = sorted(os.path.basename(p) for p in paths[1:])
@@ -89,6 +103,9 @@ def main():
     lines = []
     for f in paths:
         lines += lines_of(f)
+    lost = [x for x in lines if b'"type":"lost"' in x]
+    if lost:
+        nt.fail("the kernel dropped samples (perf buffer): %s" % lost[:3])
     dup = [k for k, v in Counter(lines).items() if v > 1]
     if dup:
         nt.fail("%d lines twice, e.g. %r" % (len(dup), dup[0][:120]))
