@@ -14,6 +14,9 @@ const char cli_usage[] =
 	"Trace TCP connections and print them as newline-delimited JSON.\n"
 	"\n"
 	"  -o, --output=FILE      append records to FILE instead of stdout\n"
+	"      --rotate-size=SIZE rename FILE to FILE.1 before it grows past SIZE\n"
+	"                         bytes (k, M, G suffixes); needs -o FILE\n"
+	"      --rotate-keep=N    rotated files kept: FILE.1 ... FILE.N (default 5)\n"
 	"  -t, --interval=SECONDS metrics dump interval (default 30, decimals allowed)\n"
 	"  -i, --incremental      metrics counters as deltas since the previous dump\n"
 	"      --map-size=N       connections tracked at most (default 65536)\n"
@@ -49,6 +52,8 @@ enum {
 	OPT_CGROUP,
 	OPT_OFFSETS,
 	OPT_SORT,
+	OPT_ROTATE_SIZE,
+	OPT_ROTATE_KEEP,
 };
 
 static const struct option long_options[] = {
@@ -67,6 +72,8 @@ static const struct option long_options[] = {
 	{ "display", no_argument, NULL, 'd' },
 	{ "sort", required_argument, NULL, OPT_SORT },
 	{ "offsets", required_argument, NULL, OPT_OFFSETS },
+	{ "rotate-size", required_argument, NULL, OPT_ROTATE_SIZE },
+	{ "rotate-keep", required_argument, NULL, OPT_ROTATE_KEEP },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -85,6 +92,44 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max, unsig
 	if (errno || *end || v < min || v > max)
 		return -EINVAL;
 	*out = v;
+	return 0;
+}
+
+int cli_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v;
+	unsigned int shift = 0;
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL; /* strtoull takes blanks, signs and "0x" */
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -EINVAL;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	case 0:
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (shift && end[1])
+		return -EINVAL;
+	if (v > (1ULL << 40) >> shift || v << shift < 1024)
+		return -EINVAL;
+	*out = v << shift;
 	return 0;
 }
 
@@ -164,13 +209,14 @@ static const char *opt_name(char **argv, int opt)
 
 int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_size)
 {
-	bool sort = false;
+	bool sort = false, keep = false;
 	int opt;
 
 	*cfg = (struct config){
 		.interval = 30,
 		.map_size = 65536,
 		.perf_pages = 256,
+		.rotate_keep = 5,
 		.filter.events = NT_REPORT_ALL,
 	};
 	unsigned int v;
@@ -246,6 +292,15 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_s
 		case 'd':
 			cfg->display = true;
 			break;
+		case OPT_ROTATE_SIZE:
+			if (cli_parse_size(optarg, &cfg->rotate_size))
+				goto bad_value;
+			break;
+		case OPT_ROTATE_KEEP:
+			if (parse_uint(optarg, 1, 1000, &cfg->rotate_keep))
+				goto bad_value;
+			keep = true;
+			break;
 		case OPT_SORT:
 			if (table_sort_parse(optarg, &cfg->sort))
 				goto bad_value;
@@ -273,6 +328,15 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_s
 	/* JSON lines have no order to choose: a --sort there would be silently meaningless. */
 	if (sort && !cfg->display) {
 		snprintf(err, err_size, "option '--sort' needs -d");
+		return -EINVAL;
+	}
+	/* Standard output cannot be renamed; a kept count without a size would never apply. */
+	if (cfg->rotate_size && (!cfg->output || strcmp(cfg->output, "-") == 0)) {
+		snprintf(err, err_size, "option '--rotate-size' needs -o FILE");
+		return -EINVAL;
+	}
+	if (keep && !cfg->rotate_size) {
+		snprintf(err, err_size, "option '--rotate-keep' needs --rotate-size");
 		return -EINVAL;
 	}
 	return CLI_RUN;

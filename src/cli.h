@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <linux/types.h>
 #include "table.h"
 #include "../bpf/nettracer.h"
@@ -32,6 +33,8 @@ struct config {
 	enum offsets_mode offsets;
 	struct nt_filter filter; /* -p, --port, --netns, --no-loopback, --events, --cgroup */
 	const char *cgroup;	 /* --cgroup: the path as given; NULL without the filter */
+	uint64_t rotate_size;	 /* --rotate-size: bytes, 0 for none; needs -o FILE */
+	unsigned int rotate_keep; /* --rotate-keep: FILE.1 ... FILE.N */
 	bool display;		 /* -d: a live table instead of JSON lines */
 	enum table_sort sort;	 /* --sort, for -d */
 };
@@ -45,6 +48,10 @@ enum cli_result {
 /* Fills cfg from argv. CLI_RUN, CLI_HELP, CLI_VERSION, or -EINVAL with a one-line message
  * (no newline) in err. */
 int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_size);
+
+/* A size with an optional k, M or G suffix (powers of 1024, either case) → bytes, from 1k to
+ * 1T. 0 or -EINVAL. */
+int cli_parse_size(const char *s, uint64_t *out);
 
 /* The --help text. */
 extern const char cli_usage[];

@@ -52,20 +52,52 @@ static uint64_t now_ns(clockid_t clock)
 	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* The capabilities nettracer needs, or NULL when it has them. */
-static const char *missing_privileges(void)
+/* The capabilities nettracer needs, each with what needs it (nettracer(8), REQUIREMENTS). Found by
+ * running it as another user with each dropped in turn: CAP_SYS_ADMIN covers CAP_BPF,
+ * CAP_PERFMON and the CAP_NET_ADMIN that the tc lookup program needs, and setns() needs it
+ * anyway. */
+static const struct {
+	int cap;
+	const char *name, *what;
+} needed_caps[] = {
+	{ CAP_SYS_ADMIN, "CAP_SYS_ADMIN", "BPF programs, start-up snapshot of every namespace" },
+	{ CAP_SYS_PTRACE, "CAP_SYS_PTRACE", "processes of existing connections" },
+	{ CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH", "tracefs, for the tracepoint hooks" },
+	{ CAP_NET_ADMIN, "CAP_NET_ADMIN", "offset guessing" },
+};
+
+static bool may_guess(const struct config *cfg)
+{
+	return cfg->offsets == OFFSETS_GUESS ||
+	       (cfg->offsets == OFFSETS_AUTO && access("/sys/kernel/btf/vmlinux", R_OK));
+}
+
+/* Writes the missing capabilities into buf; false when none is missing. */
+static bool missing_privileges(const struct config *cfg, char *buf, size_t size)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2] = {};
+	unsigned int i, n = 0;
+	size_t len = 0;
 
-	if (syscall(SYS_capget, &hdr, data))
-		return "root";
-#define HAS(cap) (data[(cap) / 32].effective & (1U << ((cap) % 32)))
-	/* CAP_SYS_ADMIN covers BPF and perf; setns() into other namespaces needs it anyway. */
-	if (!HAS(CAP_SYS_ADMIN))
-		return "root (or CAP_SYS_ADMIN)";
-#undef HAS
-	return NULL;
+	if (syscall(SYS_capget, &hdr, data)) {
+		snprintf(buf, size, "root");
+		return true;
+	}
+	for (i = 0; i < sizeof(needed_caps) / sizeof(needed_caps[0]); i++) {
+		int cap = needed_caps[i].cap;
+
+		if (data[cap / 32].effective & (1U << (cap % 32)))
+			continue;
+		/* Root owns tracefs: only another user needs to bypass its mode. */
+		if (cap == CAP_DAC_READ_SEARCH && geteuid() == 0)
+			continue;
+		if (cap == CAP_NET_ADMIN && !may_guess(cfg))
+			continue;
+		len += snprintf(buf + len, len < size ? size - len : 0, "%s%s (%s)", n++ ? ", " : "",
+				needed_caps[i].name, needed_caps[i].what);
+	}
+	return n > 0;
 }
 
 static void install_signals(void)
@@ -176,11 +208,12 @@ static void display_draw(struct display *v)
 	if (v->ansi && table_term_size(STDOUT_FILENO, &width, &height))
 		width = 80, height = 24;
 	text = table__render(v->table, &hdr, width, height, v->ansi, &len);
+	pipeline_report_gap(v->p);
 	err = text ? output__write(v->p->out, text, len) : -ENOMEM;
 	if (!err)
 		err = output__flush(v->p->out);
-	if (err && !v->p->err)
-		v->p->err = err;
+	if (err && err != -ENOBUFS && !v->p->err)
+		v->p->err = err; /* a table the full output dropped is no reason to stop */
 }
 
 /* Connections the full map could not take, said once per dump in which there were new ones. */
@@ -198,6 +231,39 @@ static void warn_map_full(struct tracer *t, unsigned int map_size, uint64_t *see
 			(unsigned long long)n, map_size);
 }
 
+/* What the user hears of output trouble: once when it starts, once when it is over. */
+struct output_watch {
+	const char *name;
+	bool failing;	     /* said so */
+	uint64_t dropped;    /* records dropped before */
+	bool rotate_failing; /* said so */
+};
+
+static void watch_output(struct output *out, struct output_watch *w)
+{
+	struct output_status st;
+
+	output__status(out, &st);
+	/* A reader that is only slow (EAGAIN while the hold has room) is not worth a word. */
+	if (st.err && !w->failing && (st.err != -EAGAIN || st.dropped > w->dropped)) {
+		fprintf(stderr,
+			"nettracer: writing %s: %s; tracing goes on, records are held (up to %u KiB) "
+			"and writing is retried\n",
+			w->name, strerror(-st.err), OUTPUT_HOLD_SIZE / 1024);
+		w->failing = true;
+	} else if (!st.err && !st.gap && w->failing) {
+		fprintf(stderr, "nettracer: writing %s works again; %llu records dropped meanwhile\n",
+			w->name, (unsigned long long)(st.dropped - w->dropped));
+		w->failing = false;
+	}
+	if (!st.err && !w->failing)
+		w->dropped = st.dropped;
+	if (st.rotate_err && !w->rotate_failing)
+		fprintf(stderr, "nettracer: rotating %s: %s; writing goes on in the same file\n",
+			w->name, strerror(-st.rotate_err));
+	w->rotate_failing = st.rotate_err != 0;
+}
+
 static void settle_lost(struct tracer *t, struct pipeline *p)
 {
 	int ncpu = tracer__ncpu();
@@ -212,23 +278,27 @@ static void print_summary(struct tracer *t, const struct pipeline *p)
 	char detail[256] = "";
 	uint64_t s[NT_STAT_MAX] = {}, skipped = tracer__missed(t, detail, sizeof(detail));
 	uint64_t nomem = metrics__alloc_failed(p->metrics);
+	struct output_status st;
 
 	tracer__stats(t, s);
+	/* Records still held were taken but never written: dropped as well. */
+	output__status(p->out, &st);
 	if (verbose || p->stats.lost || p->stats.bad_samples || s[NT_STAT_MAP_FULL] ||
 	    s[NT_STAT_OUTPUT_FAIL] || skipped || s[NT_STAT_STALE] || s[NT_STAT_PENDING_FULL] ||
-	    s[NT_STAT_ACCEPT_UNMATCHED] || nomem)
+	    s[NT_STAT_ACCEPT_UNMATCHED] || nomem || st.dropped || st.held)
 		fprintf(stderr,
 			"nettracer: %llu records, %llu lost, %llu undecodable, %llu untracked "
 			"(map full), %llu failed outputs, %llu skipped by the kernel, %llu stale "
 			"entries removed, %llu accepts unmatched, %llu pending full, %llu deltas "
-			"without memory\n",
-			(unsigned long long)p->stats.records, (unsigned long long)p->stats.lost,
-			(unsigned long long)p->stats.bad_samples,
+			"without memory, %llu dropped (output)\n",
+			(unsigned long long)(p->stats.records - st.held),
+			(unsigned long long)p->stats.lost, (unsigned long long)p->stats.bad_samples,
 			(unsigned long long)s[NT_STAT_MAP_FULL],
 			(unsigned long long)s[NT_STAT_OUTPUT_FAIL], (unsigned long long)skipped,
 			(unsigned long long)s[NT_STAT_STALE],
 			(unsigned long long)s[NT_STAT_ACCEPT_UNMATCHED],
-			(unsigned long long)s[NT_STAT_PENDING_FULL], (unsigned long long)nomem);
+			(unsigned long long)s[NT_STAT_PENDING_FULL], (unsigned long long)nomem,
+			(unsigned long long)(st.dropped + st.held));
 	if (verbose)
 		fprintf(stderr,
 			"nettracer: runs the kernel skipped: %s; nested state changes taken: %llu\n",
@@ -283,24 +353,38 @@ static int run(const struct config *cfg)
 	struct snapshot_opts snap_opts = {};
 	struct snapshot_stats snap = {};
 	uint64_t interval_ns = cfg->interval * 1e9, next_dump, map_full_seen = 0;
+	struct output_watch watch = {
+		.name = cfg->output && strcmp(cfg->output, "-") ? cfg->output : "standard output",
+	};
 	struct tracer *t = NULL;
-	const char *why, *missing;
+	char missing[512];
+	const char *why;
 	int err, ret = 1;
 
-	missing = missing_privileges();
-	if (missing) {
-		fprintf(stderr, "nettracer: permission denied: needs %s\n", missing);
+	if (missing_privileges(cfg, missing, sizeof(missing))) {
+		fprintf(stderr, "nettracer: permission denied: needs %s; run it as root or grant "
+			"them (see REQUIREMENTS in nettracer(8))\n", missing);
 		return 1;
+	}
+	if (!cfg->output || strcmp(cfg->output, "-") == 0) {
+		err = output_check_fd(STDOUT_FILENO);
+		if (err) {
+			fprintf(stderr, "nettracer: standard output is %s: records have nowhere to go "
+				"(use -o FILE, or redirect it)\n",
+				err == -EBADF ? "closed" : "not open for writing");
+			return 1;
+		}
 	}
 	/* Before anything is opened: a closed stdin's descriptor would go to the next file. */
 	if (cfg->display && fcntl(STDIN_FILENO, F_GETFD) >= 0)
 		v.in_fd = STDIN_FILENO;
 	p.out = output__open(cfg->output);
 	if (!p.out) {
-		fprintf(stderr, "nettracer: cannot open output '%s': %s\n", cfg->output,
+		fprintf(stderr, "nettracer: cannot open output '%s': %s\n", watch.name,
 			strerror(errno));
 		return 1;
 	}
+	output__set_rotation(p.out, cfg->rotate_size, cfg->rotate_keep);
 	p.metrics = metrics__new(cfg->incremental);
 	p.json = json_fmt_new();
 	if (!p.metrics || !p.json)
@@ -349,6 +433,11 @@ static int run(const struct config *cfg)
 	if (verbose)
 		fprintf(stderr, "nettracer: %u existing connections tracked in %u namespaces\n",
 			snap.tracked, snap.netns);
+	/* Someone at a terminal otherwise sees nothing until the first connection. */
+	if (!v.ansi && isatty(STDERR_FILENO))
+		fprintf(stderr, "nettracer: tracing TCP (%s hooks, %s offsets), %s to %s; Ctrl-C stops\n",
+			tracer__strategy(t), tracer__needs_offsets(t) ? "guessed" : "BTF",
+			v.table ? "tables" : "NDJSON", watch.name);
 	next_dump = now_ns(CLOCK_MONOTONIC) + interval_ns;
 	if (v.table) {
 		err = table_term_open(v.in_fd, v.ansi ? STDOUT_FILENO : -1);
@@ -391,19 +480,32 @@ static int run(const struct config *cfg)
 				fprintf(stderr, "nettracer: reopening '%s': %s\n", cfg->output,
 					strerror(-err));
 		}
-		if (!p.err)
+		if (!p.err) {
+			pipeline_report_gap(&p);
 			p.err = output__flush(p.out);
+			watch_output(p.out, &watch);
+		}
 	}
 	/* Samples below the wake-up threshold are still in the ring. */
 	pipeline_clock(&p);
 	tracer__consume(t);
 	settle_lost(t, &p);
-	if (!p.err)
-		p.err = output__flush(p.out);
+	if (!p.err) {
+		/* Twice: a gap whose report did not fit is reported once the rest is written. */
+		p.err = output__drain(p.out);
+		pipeline_report_gap(&p);
+		if (!p.err)
+			p.err = output__drain(p.out);
+	}
 	if (p.err && p.err != -EPIPE) {
-		fprintf(stderr, "nettracer: writing output: %s\n", strerror(-p.err));
+		struct output_status st;
+
+		output__status(p.out, &st);
+		fprintf(stderr, "nettracer: writing %s: %s; %llu records could not be written\n",
+			watch.name, strerror(-p.err), (unsigned long long)st.held);
 		goto out;
 	}
+	watch_output(p.out, &watch);
 	ret = 0;
 out:
 	if (v.table)

@@ -8,6 +8,30 @@
 #include "pipeline.h"
 #include "table.h"
 
+/* Records the sink dropped (a full disk, a stalled reader) are reported by a lost record ahead
+ * of the first record it takes again; the sink drops every record until then. */
+void pipeline_report_gap(struct pipeline *p)
+{
+	uint64_t n = output__gap(p->out);
+	struct timespec now;
+	struct record rec = { .type = RECORD_LOST, .lost_reason = LOST_OUTPUT, .lost_count = n };
+
+	if (!n)
+		return;
+	if (!p->report_lost || p->table) {
+		output__report_gap(p->out, NULL, 0, n);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	rec.time_ns = (uint64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+	pipeline_emit(p, &rec);
+}
+
+static bool is_gap_report(const struct record *rec)
+{
+	return rec->type == RECORD_LOST && rec->lost_reason == LOST_OUTPUT;
+}
+
 /* What user space knows of a record's owner and ending beyond the sample: the path of its
  * cgroup and its container (the last one looked up is kept: records come in runs of the same
  * cgroup), the name of the reset's reason. */
@@ -49,6 +73,8 @@ void pipeline_emit(struct pipeline *p, struct record *rec)
 		p->stats.failed_connects++;
 	if (rec->type != RECORD_LOST)
 		describe(p, rec);
+	if (!is_gap_report(rec))
+		pipeline_report_gap(p);
 	if (p->table) {
 		if (rec->type == RECORD_METRICS)
 			p->err = table__add(p->table, rec);
@@ -62,7 +88,12 @@ void pipeline_emit(struct pipeline *p, struct record *rec)
 		p->stats.format_failed++;
 		return;
 	}
-	err = output__write(p->out, line, len);
+	if (is_gap_report(rec))
+		err = output__report_gap(p->out, line, len, rec->lost_count);
+	else
+		err = output__write(p->out, line, len);
+	if (err == -ENOBUFS)
+		return; /* dropped: the sink counts it, and a lost record will say so */
 	if (err)
 		p->err = err;
 	else

@@ -12,7 +12,7 @@ struct json_fmt;
 struct cgroups;
 
 struct pipeline_stats {
-	uint64_t records;     /* lines written */
+	uint64_t records;     /* lines the sink took (some may still be held at exit) */
 	uint64_t bad_samples; /* samples that failed to decode */
 	uint64_t lost;	      /* samples the kernel dropped (perf buffer full) */
 	uint64_t events;      /* connect, accept, close and connect_failed records */
@@ -54,6 +54,8 @@ void pipeline_lost(void *pipeline, int cpu, uint64_t count);
 int pipeline_conn(struct pipeline *p, uint64_t sk, const struct nt_conn *conn, uint64_t time_ns);
 /* Numbers rec (rec->seq) and writes it to the sink. */
 void pipeline_emit(struct pipeline *p, struct record *rec);
+/* A lost record (reason output) for the records the sink dropped, if it has room for it now. */
+void pipeline_report_gap(struct pipeline *p);
 /* At exit: samples the probes failed to output (failed[cpu]) that the kernel has not reported
  * as lost yet (it does so only once the ring has room again) become lost records too. */
 void pipeline_settle_lost(struct pipeline *p, const uint64_t *failed, int ncpu);

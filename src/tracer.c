@@ -1,5 +1,6 @@
 /* libbpf: object per offset mode, attach strategy per kernel, perf buffer, map dump, destroy. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,7 +60,9 @@ struct tracer {
 
 static bool exists(const char *path)
 {
-	return access(path, F_OK) == 0;
+	/* AT_EACCESS: access() drops capabilities when the real uid is not 0, and a service
+	 * running as its own user reads the root-only tracefs with CAP_DAC_READ_SEARCH. */
+	return faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) == 0;
 }
 
 static const char *fentry_unavailable(const struct tracer *t)

@@ -382,10 +382,66 @@ static void test_messages_name_the_option(void **state)
 	assert_string_equal(err, "option '-p' given more than 16 times");
 }
 
+static void test_size(void **state)
+{
+	static const struct {
+		const char *s;
+		uint64_t bytes;
+	} good[] = {
+		{ "1024", 1024 },	   { "1k", 1024 },	    { "1K", 1024 },
+		{ "16k", 16384 },	   { "5M", 5 << 20 },	    { "5m", 5 << 20 },
+		{ "2G", 2ULL << 30 },	   { "1024G", 1ULL << 40 }, { "1099511627776", 1ULL << 40 },
+		{ "007k", 7 * 1024 },
+	};
+	static const char *const bad[] = {
+		"",	"0",  "1023", "0k",  "k",     "-1k",	"+1k",	 " 1k",	 "1.5M", "1kb",
+		"1KiB", "1T", "1 k",  "1kk", "1025G", "0x10k", "99999999999999999999", "18014398509481984k",
+	};
+	unsigned int i;
+	uint64_t v;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		v = 0;
+		assert_int_equal(cli_parse_size(good[i].s, &v), 0);
+		assert_true(v == good[i].bytes);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		v = 42;
+		if (cli_parse_size(bad[i], &v) != -EINVAL)
+			fail_msg("'%s' taken as %llu", bad[i], (unsigned long long)v);
+		assert_true(v == 42);
+	}
+}
+
+static void test_rotate(void **state)
+{
+	assert_int_equal(parse("-o", "f", "--rotate-size=10M"), CLI_RUN);
+	assert_true(cfg.rotate_size == 10 << 20);
+	assert_int_equal(cfg.rotate_keep, 5);
+	assert_int_equal(parse("-o", "f", "--rotate-size", "64k", "--rotate-keep=1"), CLI_RUN);
+	assert_true(cfg.rotate_size == 65536);
+	assert_int_equal(cfg.rotate_keep, 1);
+	assert_int_equal(parse("-o", "f"), CLI_RUN);
+	assert_true(cfg.rotate_size == 0);
+	assert_int_equal(parse("--rotate-size=1M"), -EINVAL);
+	assert_string_equal(err, "option '--rotate-size' needs -o FILE");
+	assert_int_equal(parse("-o", "-", "--rotate-size=1M"), -EINVAL);
+	assert_string_equal(err, "option '--rotate-size' needs -o FILE");
+	assert_int_equal(parse("-o", "f", "--rotate-keep=3"), -EINVAL);
+	assert_string_equal(err, "option '--rotate-keep' needs --rotate-size");
+	assert_int_equal(parse("-o", "f", "--rotate-size=1M", "--rotate-keep=0"), -EINVAL);
+	assert_string_equal(err, "invalid value '0' for option '--rotate-keep=0'");
+	assert_int_equal(parse("-o", "f", "--rotate-size=1M", "--rotate-keep=1001"), -EINVAL);
+	assert_int_equal(parse("-o", "f", "--rotate-size=12x"), -EINVAL);
+	assert_string_equal(err, "invalid value '12x' for option '--rotate-size=12x'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_size),
+		cmocka_unit_test(test_rotate),
 		cmocka_unit_test(test_messages_name_the_option),
 		cmocka_unit_test(test_output),
 		cmocka_unit_test(test_output_empty),
