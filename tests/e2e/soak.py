@@ -1,5 +1,6 @@
 """Soak: a connection storm and long transfers together for a fixed time (NT_SOAK_SECONDS,
-default 60) at default settings: zero lost events, every connection reported, stable RSS."""
+default 60) at default settings: zero lost events, every connection reported, stable RSS, and
+a connection map that holds only live connections (read with bpftool)."""
 import os
 import re
 import subprocess
@@ -10,6 +11,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nt  # noqa: E402
 import events  # noqa: E402
+import stale  # noqa: E402
 
 
 def rss_kb(pid):
@@ -35,16 +37,26 @@ def main():
     stop, done = threading.Event(), []
     th = threading.Thread(target=transfers, args=(stop, done))
     th.start()
-    scenarios, rss = [], []
+    map_id, _ = stale.conns_map(tracer.proc.pid)
+    scenarios, rss, entries = [], [], []
     t_end = time.monotonic() + seconds
     while time.monotonic() < t_end:
         scenarios.append(events.run_scenario("4", "127.0.0.1", "127.0.0.1", 50, parallel=4))
         rss.append(rss_kb(tracer.proc.pid))
+        if len(scenarios) % 20 == 1:
+            entries.append(len(stale.keys(map_id)))
     stop.set()
     th.join()
     nt.wait_for(events.complete(tracer, [(sc, "ipv4") for sc in scenarios]), 30,
                 "every record", tracer)
+    # Quiet now: the map holds this namespace's live connections only (nothing left behind).
+    time.sleep(2.5)  # two dumps (-t 1) for the sweep
+    n_map = sum(1 for ns in stale.entries(map_id).values() if ns == nt.own_netns())
+    n_live = stale.live_sockets()
     recs = tracer.stop()
+    if n_map > n_live:
+        nt.fail("%d entries in the connection map after the soak, %d live sockets; sizes "
+                "seen: %s" % (n_map, n_live, entries))
     lost = [r for r in recs if r["type"] == "lost"]
     if lost or re.search(r"[1-9]\d* lost", tracer.stderr):
         nt.fail("lost events at default settings: %s %s" % (lost[:3], tracer.stderr))
@@ -67,7 +79,8 @@ def main():
     if os.environ.get("NT_SOAK_RSS") != "0" and rss[-1] > warm + 2048:
         nt.fail("RSS grew from %d kB to %d kB" % (warm, rss[-1]))
     print("ok: soak %.0f s: %d connections, %d transfers, %d records exact, 0 lost, "
-          "RSS %d -> %d kB" % (seconds, n // 4, len(done), n, warm, rss[-1]))
+          "RSS %d -> %d kB, map %d entries at the end (%d live sockets; max seen %d)" %
+          (seconds, n // 4, len(done), n, warm, rss[-1], n_map, n_live, max(entries)))
 
 
 if __name__ == "__main__":
