@@ -218,7 +218,7 @@ class Tracer:
         lsock.bind(("127.0.0.1", 0))
         lsock.listen()
         port = lsock.getsockname()[1]
-        needle = b'"dport":%d}' % port
+        needle = re.compile(b'"dport":%d[,}]' % port)
         next_probe = 0.0
         try:
             while True:
@@ -231,7 +231,7 @@ class Tracer:
                     a.close()
                     next_probe = time.monotonic() + 1.0
                 with open(self.out, "rb") as f:
-                    if needle in f.read():
+                    if needle.search(f.read()):
                         return True
                 time.sleep(0.05)
         finally:
@@ -460,6 +460,95 @@ def bench_storm(args, workdir, results):
         summary[kind] = s
     results["storm"] = {"clients": clients, "per_client": per, "rounds": rounds,
                         "summary": summary}
+
+
+# ---- 1b. Where a storm connection's cost goes: BPF ns per program, tracer CPU ----
+
+def prog_ids(pid):
+    """The BPF programs process pid holds (their fdinfo names them)."""
+    ids = []
+    for fd in os.listdir("/proc/%d/fdinfo" % pid):
+        try:
+            text = open("/proc/%d/fdinfo/%s" % (pid, fd)).read()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("prog_id:"):
+                ids.append(int(line.split()[1]))
+    return sorted(set(ids))
+
+
+def prog_stats(ids):
+    """id → (name, run_cnt, run_time_ns, recursion_misses) from bpftool."""
+    out = {}
+    for i in ids:
+        r = subprocess.run(["bpftool", "-j", "prog", "show", "id", str(i)],
+                           capture_output=True, text=True)
+        if r.returncode == 0:
+            p = json.loads(r.stdout)
+            out[i] = (p.get("name", "?"), p.get("run_cnt", 0), p.get("run_time_ns", 0),
+                      p.get("recursion_misses", 0))
+    return out
+
+
+def bench_cost(args, workdir, results):
+    """One storm per tracer with kernel.bpf_stats_enabled=1, switched on only for it: BPF ns per
+    connection per program (bpftool run_time_ns / run_cnt) and the tracer's own CPU per
+    connection and per record (schedstat). The two clock reads per run that bpf_stats adds are
+    included; compare programs measured the same way."""
+    kinds = ["nettracer"] + (["tcplife"] if args.tcplife else [])
+    clients, per = args.storm_clients, args.storm_per_client
+    cost = {}
+    log("== cost split: one storm each with bpf_stats on (%s)" % "/".join(kinds))
+    old = open("/proc/sys/kernel/bpf_stats_enabled").read().strip()
+    try:
+        for kind in kinds:
+            args.quiet.wait("cost %s" % kind)
+            tracer = Tracer(kind, args, workdir, "cost")
+            if not tracer.wait_ready():
+                tracer.stop()
+                problem("%s did not start: %s" % (kind, tracer.stderr.strip()[-500:]))
+                continue
+            ids = prog_ids(tracer.pid)
+            with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+                f.write("1")
+            before, cpu0 = prog_stats(ids), tracer.cpu_ns()
+            res = run_storm_tool(args, "conn", clients, per)
+            if res:
+                wait_port_quiet(res["port"])
+            time.sleep(0.6)
+            after, cpu1 = prog_stats(ids), tracer.cpu_ns()
+            with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+                f.write(old)
+            tracer.stop()
+            if not res:
+                continue
+            n = res["connections"]
+            progs = []
+            for i, (name, cnt, ns, miss) in after.items():
+                b = before.get(i, (name, 0, 0, 0))
+                runs, t = cnt - b[1], ns - b[2]
+                if runs:
+                    progs.append({"name": name, "runs_per_conn": runs / n,
+                                  "ns_per_run": t / runs, "ns_per_conn": t / n,
+                                  "recursion_misses": miss - b[3]})
+            c = {"connections": n, "programs": sorted(progs, key=lambda x: -x["ns_per_conn"]),
+                 "bpf_ns_per_conn": sum(x["ns_per_conn"] for x in progs),
+                 "tracer_us_per_conn": (cpu1 - cpu0) / 1e3 / n}
+            if kind == "nettracer":
+                recs = count_nettracer(tracer.out, res["port"])
+                nrec = recs["connect"] + recs["accept"] + recs["close"]
+                c["records"] = nrec
+                c["tracer_us_per_record"] = (cpu1 - cpu0) / 1e3 / max(1, nrec)
+            cost[kind] = c
+            log("  %s: BPF %.2f µs/conn, tracer %.2f µs/conn" %
+                (kind, c["bpf_ns_per_conn"] / 1e3, c["tracer_us_per_conn"]))
+            if not args.keep:
+                os.unlink(tracer.out)
+    finally:
+        with open("/proc/sys/kernel/bpf_stats_enabled", "w") as f:
+            f.write(old)
+    results["cost"] = cost
 
 
 # ---- 2. Message storm ----
@@ -709,6 +798,26 @@ def report(args, results):
                  s["cpu_us_per_conn"], s["cpu_ratio"], s["cpu_ratio_min"], s["cpu_ratio_max"],
                  recs, s["lost"]))
         w("")
+    cost = results.get("cost")
+    if cost:
+        w("### 1b. Cost split of a storm connection (bpf_stats on for this run only)")
+        w("")
+        w("| tracer | program | runs/conn | ns/run | ns/conn | recursion misses |")
+        w("|---|---|---|---|---|---|")
+        for kind, c in cost.items():
+            for p in c["programs"]:
+                w("| %s | %s | %.2f | %.0f | %.0f | %d |" % (kind, p["name"], p["runs_per_conn"],
+                                                          p["ns_per_run"], p["ns_per_conn"],
+                                                          p["recursion_misses"]))
+        w("")
+        w("| tracer | all BPF µs/conn | tracer process µs/conn | µs/record |")
+        w("|---|---|---|---|")
+        for kind, c in cost.items():
+            w("| %s | %.2f | %.2f | %s |" % (kind, c["bpf_ns_per_conn"] / 1e3,
+                                             c["tracer_us_per_conn"],
+                                             "%.2f" % c["tracer_us_per_record"]
+                                             if "tracer_us_per_record" in c else "–"))
+        w("")
     ms = results.get("msg")
     if ms:
         w("### 2. Message storm: %d connections × %d %d-byte messages (%s), %d rounds"
@@ -788,14 +897,20 @@ def report(args, results):
         w("| zero lost events at max connection rate, defaults | %d lost, %d missing records "
           "| %s |" % (s["lost"], s["missing"], yes(not s["lost"] and not s["missing"])))
         tl = st["summary"].get("tcplife")
-        w("| storm slowdown ≤ ×1.05 (wall; CPU ratio for reference) | ×%.3f (CPU ×%.3f) | %s |"
-          % (s["ratio"], s["cpu_ratio"], yes(s["ratio"] <= 1.05)))
+        w("| storm slowdown ≤ ×1.10 (wall; CPU ratio for reference) | ×%.3f (CPU ×%.3f) | %s |"
+          % (s["ratio"], s["cpu_ratio"], yes(s["ratio"] <= 1.10)))
         if tl:
             w("| storm slowdown below tcplife's | ×%.3f vs ×%.3f | %s |"
               % (s["ratio"], tl["ratio"], yes(s["ratio"] < tl["ratio"])))
         if tl:
             w("| storm CPU cost below tcplife's | ×%.3f vs ×%.3f | %s |"
               % (s["cpu_ratio"], tl["cpu_ratio"], yes(s["cpu_ratio"] < tl["cpu_ratio"])))
+    if cost and "nettracer" in cost:
+        c = cost["nettracer"]
+        w("| BPF programs ≤ 2.0 µs per storm connection | %.2f µs | %s |"
+          % (c["bpf_ns_per_conn"] / 1e3, yes(c["bpf_ns_per_conn"] <= 2000)))
+        w("| nettracer process ≤ 2.0 µs per storm connection (4 records) | %.2f µs | %s |"
+          % (c["tracer_us_per_conn"], yes(c["tracer_us_per_conn"] <= 2.0)))
     if ms and "nettracer" in ms["summary"]:
         r = ms["summary"]["nettracer"]
         w("| message storm ≤ ×1.02 (wall; CPU ratio for reference) | ×%.3f (CPU ×%.3f) | %s |"
@@ -803,18 +918,18 @@ def report(args, results):
     if rows:
         r10 = [r for r in rows if r["connections"] == 10000]
         for r in r10:
-            w("| one dump of 10k connections ≤ 20 ms tracer CPU (--map-size %d) | %.2f ms | %s |"
-              % (r["map_size"], r["ms_per_dump"], yes(r["ms_per_dump"] <= 20)))
+            w("| one dump of 10k connections ≤ 10 ms tracer CPU (--map-size %d) | %.2f ms | %s |"
+              % (r["map_size"], r["ms_per_dump"], yes(r["ms_per_dump"] <= 10)))
         big = [r for r in rows if r["connections"] and r["map_size"] == max(
             x["map_size"] for x in rows)]
         if len(big) >= 2:
             lo, hi = big[0], big[-1]
             g = hi["us_per_socket"] / lo["us_per_socket"]
             w("| linear growth (per-socket cost, %d vs %d connections) | ×%.2f | %s |"
-              % (hi["connections"], lo["connections"], g, yes(0.5 <= g <= 1.5)))
+              % (hi["connections"], lo["connections"], g, yes(g <= 1.2)))
     if d:
-        w("| ≥ 500,000 records/s decode+format (best of 3: noise only slows) | %.0f/s | %s |"
-          % (d["best"]["records_per_s"], yes(d["best"]["records_per_s"] >= 500000)))
+        w("| ≥ 3,000,000 records/s decode+format (best of 3: noise only slows) | %.0f/s | %s |"
+          % (d["best"]["records_per_s"], yes(d["best"]["records_per_s"] >= 3000000)))
     w("")
     if problems:
         w("Problems: " + "; ".join(problems))
@@ -896,6 +1011,7 @@ def main():
             bench_decode(args, workdir, results)
         if "storm" in parts:
             bench_storm(args, workdir, results)
+            bench_cost(args, workdir, results)
         if "msg" in parts:
             bench_msg(args, workdir, results)
         if "dump" in parts:
