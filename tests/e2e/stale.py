@@ -43,6 +43,8 @@ def entries(map_id):
                          stdout=subprocess.PIPE, check=True).stdout
     res = {}
     for e in json.loads(out):
+        if not isinstance(e.get("value"), list):
+            continue  # deleted between bpftool's key walk and its lookup: gone
         value = bytes(int(b, 16) for b in e["value"])
         res[struct.unpack("<Q", bytes(int(b, 16) for b in e["key"]))[0]] = \
             struct.unpack_from("<I", value, NETNS_OFFSET)[0]
