@@ -1,6 +1,7 @@
 /* errno values to their symbolic names, from a table built from <errno.h> at compile time. */
 #include <errno.h>
 #include <stddef.h>
+#include <string.h>
 #include "errname.h"
 
 /* Our own table rather than glibc's strerrorname_np(): that exists only since glibc 2.32 and
@@ -167,9 +168,24 @@ static const char *const names[] = {
 #endif
 };
 
+#define NAMES (sizeof(names) / sizeof(names[0]))
+
 const char *errname(int err)
 {
-	if (err <= 0 || (size_t)err >= sizeof(names) / sizeof(names[0]))
+	if (err <= 0 || (size_t)err >= NAMES)
 		return NULL;
 	return names[err];
+}
+
+/* A scan: names are looked up only when a record is read back, one per failed connection. */
+int errname_value(const char *name)
+{
+	size_t i;
+
+	if (!name)
+		return 0;
+	for (i = 1; i < NAMES; i++)
+		if (names[i] && strcmp(names[i], name) == 0)
+			return i;
+	return 0;
 }

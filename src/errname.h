@@ -8,4 +8,8 @@
  * values this system's <errno.h> does not name: the caller then writes the number. */
 const char *errname(int err);
 
+/* The reverse: the positive errno that errname() names name, or 0 when it names none (aliases
+ * such as EWOULDBLOCK are not names errname() gives, so they are 0 too). */
+int errname_value(const char *name);
+
 #endif /* NT_ERRNAME_H */

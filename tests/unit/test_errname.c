@@ -133,6 +133,29 @@ static void test_against_kernel_headers(void **state)
 		free((char *)names[err]);
 }
 
+/* errname_value() inverts errname() on every value it names, and on nothing else. */
+static void test_value(void **state)
+{
+	int err, named = 0;
+
+	for (err = 1; err < 4096; err++) {
+		const char *name = errname(err);
+
+		if (!name)
+			continue;
+		assert_int_equal(errname_value(name), err);
+		named++;
+	}
+	assert_true(named >= LAST_GENERIC - 2);
+	assert_int_equal(errname_value("ECONNREFUSED"), ECONNREFUSED);
+	assert_int_equal(errname_value("EWOULDBLOCK"), 0);
+	assert_int_equal(errname_value("econnrefused"), 0);
+	assert_int_equal(errname_value("ECONNREFUSEDX"), 0);
+	assert_int_equal(errname_value("111"), 0);
+	assert_int_equal(errname_value(""), 0);
+	assert_int_equal(errname_value(NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -141,6 +164,7 @@ int main(void)
 		cmocka_unit_test(test_no_name),
 		cmocka_unit_test(test_against_glibc),
 		cmocka_unit_test(test_against_kernel_headers),
+		cmocka_unit_test(test_value),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
