@@ -101,7 +101,7 @@ def main():
     nt.require_root()
     count = int(os.environ.get("NT_E2E_CONNS", "50"))
     tracer = nt.Tracer()
-    with nt.Netns("nt-e2e-events") as ns:
+    with nt.Netns("ns") as ns:
         scenarios = [
             (run_scenario("4", "127.0.0.1", "127.0.0.1", count), "ipv4"),
             (run_scenario("6", "::1", "::1", count), "ipv6"),

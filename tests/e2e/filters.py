@@ -55,7 +55,7 @@ def main():
     print("ok: --port and --events keep exactly the matching records")
 
     # -p keeps one process's records; --netns one namespace's.
-    with nt.Netns("nt-e2e-filt") as ns:
+    with nt.Netns("ns") as ns:
         # A local address that is not loopback: --no-loopback must keep it.
         subprocess.run(ns.cmd(["ip", "link", "add", "nt-d0", "type", "veth", "peer", "name",
                                "nt-d1"]), check=True)
