@@ -20,7 +20,10 @@ def main():
     want = dict(kv.split("=") for kv in r.stdout.decode().split())
     runs = []
     for _ in range(3):
-        t = nt.Tracer("--offsets=guess", "-v")
+        # fentry reads BTF by design, so guessing never runs with it (man page): under
+        # NETTRACER_ATTACH=fentry, compare with the mode auto picks for guessed offsets.
+        t = nt.Tracer("--offsets=guess", "-v",
+                      *(["--attach=auto"] if "--attach=fentry" in nt.EXTRA else []))
         t.stop()
         m = re.search(r"offsets guessed in (\d+) ms: (.*)", t.stderr)
         if not m:
