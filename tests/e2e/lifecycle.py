@@ -3,6 +3,7 @@ of ours afterwards), SIGHUP reopen for log rotation, a reader that leaves, no st
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -201,13 +202,37 @@ def test_privileges():
 
 
 def test_tracefs_unmounted():
-    """The tracepoint mode mounts tracefs where libbpf looks for it."""
+    """The tracepoint mode mounts tracefs where libbpf looks for it. Proven in a mount namespace
+    of its own (unshare -m), so that the host's tracefs, and every other test using it at the
+    same time, is left alone, and the umount cannot be refused because something else holds
+    the mount."""
     if "tracepoint" not in " ".join(nt.EXTRA) and os.path.exists(
             "/sys/bus/event_source/devices/kprobe/type"):
+        print("ok: tracefs test not applicable (not the tracepoint mode)")
         return
-    subprocess.run(["umount", "/sys/kernel/tracing"], stderr=subprocess.DEVNULL)
-    if os.path.exists("/sys/kernel/tracing/events"):
-        return  # still mounted (in use elsewhere): nothing to prove
+    if not shutil.which("unshare"):
+        nt.skip("no unshare(1) for a private mount namespace")
+    r = subprocess.run(["unshare", "--mount", "--propagation", "private", sys.executable,
+                        os.path.abspath(__file__), "--tracefs-child"],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+    out = r.stdout.decode()
+    if r.returncode != 0:
+        nt.fail("tracefs unmounted (exit %d):\n%s" % (r.returncode, out))
+    print(out.strip())
+
+
+def tracefs_child():
+    """In a private mount namespace: nothing may be left that shows tracefs, then nettracer
+    must mount it and run."""
+    for path in ("/sys/kernel/debug/tracing", "/sys/kernel/debug", "/sys/kernel/tracing"):
+        if os.path.ismount(path):
+            r = subprocess.run(["umount", path], stderr=subprocess.PIPE)
+            if r.returncode != 0:
+                nt.fail("umount %s in a private mount namespace: %s" %
+                        (path, r.stderr.decode().strip()))
+    for path in ("/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events"):
+        if os.path.exists(path):
+            nt.fail("%s still there after the umounts: the test would prove nothing" % path)
     t = nt.Tracer()
     t.stop()
     if not os.path.exists("/sys/kernel/tracing/events/syscalls"):
@@ -216,6 +241,9 @@ def test_tracefs_unmounted():
 
 
 def main():
+    if sys.argv[1:] == ["--tracefs-child"]:
+        tracefs_child()
+        return
     nt.require_root()
     test_usage()
     test_privileges()

@@ -28,7 +28,7 @@ def run(cmd):
 def main():
     nt.require_root()
     home = "/proc/%d/ns/net" % os.getpid()
-    with nt.Netns("nt-e2e-la") as a, nt.Netns("nt-e2e-lb") as b:
+    with nt.Netns("a") as a, nt.Netns("b") as b:
         run(["ip", "link", "add", "nt-va", "netns", a.name, "type", "veth", "peer", "name",
              "nt-vb", "netns", b.name])
         run(["ip", "-n", a.name, "addr", "add", "10.199.1.1/24", "dev", "nt-va"])

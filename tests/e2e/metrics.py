@@ -14,35 +14,47 @@ import nt  # noqa: E402
 CLIENT_BYTES, SERVER_BYTES = 1000000, 123457
 
 
-def quiet_match(tracer, sock_end, sport, dport):
-    """The latest metrics record of one end equals ss, and ss did not move around it."""
-    keys = ("segs_out", "segs_in", "retrans", "rtt", "bytes_acked", "bytes_received")
+KEYS = ("segs_out", "segs_in", "retrans", "rtt", "bytes_acked", "bytes_received")
 
-    def cond():
-        before = {k: v for k, v in nt.ss_info(sport, dport).items() if k in keys}
-        recs = nt.find(tracer.records(), "metrics", sport, dport)
-        after = {k: v for k, v in nt.ss_info(sport, dport).items() if k in keys}
-        if not recs or before != after:
-            return None
-        m = recs[-1]
-        want = {
-            "packets_sent": after.get("segs_out", 0),
-            "packets_received": after.get("segs_in", 0),
-            "retransmits": after.get("retrans", 0),
-            "rtt": after["rtt"],
-        }
-        got = {k: m[k] for k in want if k != "rtt"}
-        # ss prints RTT in ms with %g: six significant digits.
-        got["rtt"] = (float("%g" % (m["rtt_us"] / 1000)), float("%g" % (m["rttvar_us"] / 1000)))
-        last[0] = (got, want)
-        return (m, after) if got == want else None
-    last = [None]
-    try:
-        return nt.wait_for(cond, 15, "a metrics record equal to ss -tin for port %d" % sport,
-                           tracer)
-    finally:
-        if last[0] and last[0][0] != last[0][1]:
-            print("last comparison: nettracer %s, ss %s" % last[0])
+
+def as_ss(m):
+    """A metrics record in ss's terms; ss prints RTT in ms with %g: six significant digits."""
+    return {"segs_out": m["packets_sent"], "segs_in": m["packets_received"],
+            "retrans": m["retransmits"],
+            "rtt": (float("%g" % (m["rtt_us"] / 1000)), float("%g" % (m["rttvar_us"] / 1000)))}
+
+
+def ss_quiet(sport, dport):
+    info = nt.ss_info(sport, dport)
+    return {k: info.get(k, 0) for k in KEYS}
+
+
+def quiet_match(tracer, sock_end, sport, dport, dumps=3):
+    """Once the connection is quiet (ss shows the same tcp_info twice, half a second apart),
+    every metrics record of this end that the next dumps write must equal ss: not just one
+    of them."""
+    prev = [None]
+
+    def settled():
+        now = ss_quiet(sport, dport)
+        same, prev[0] = now == prev[0], now
+        return same
+    nt.wait_for(settled, 10, "port %d to be quiet in ss -tin" % sport, tracer, step=0.5)
+    before = prev[0]
+    n0 = len(nt.find(tracer.records(), "metrics", sport, dport))
+    recs = nt.wait_for(lambda: nt.find(tracer.records(), "metrics", sport, dport)[n0 + dumps:] and
+                       nt.find(tracer.records(), "metrics", sport, dport), 15,
+                       "%d dumps of port %d" % (dumps, sport), tracer)
+    after = ss_quiet(sport, dport)
+    if before != after:
+        nt.fail("%s: port %d was not quiet: ss %s, then %s" % (sock_end, sport, before, after))
+    want = {k: after[k] for k in ("segs_out", "segs_in", "retrans", "rtt")}
+    quiet = recs[n0:]
+    bad = [(i, as_ss(m)) for i, m in enumerate(quiet) if as_ss(m) != want]
+    if bad:
+        nt.fail("%s: %d of %d metrics records of the quiet period differ from ss -tin %s: %s"
+                % (sock_end, len(bad), len(quiet), want, bad[:5]))
+    return quiet[-1], after
 
 
 def check_bytes(rec, sent, received, what):

@@ -1,5 +1,6 @@
 """Offset guessing against the kernel's BTF: every offset that --offsets=guess finds equals the
-one libbpf's BTF API reads (tests/e2e/btf_offsets), and guessing takes well under a second."""
+one libbpf's BTF API reads (tests/e2e/btf_offsets), and guessing takes what the man page says:
+"about half a second, most of it waiting for two retransmission timers"."""
 import os
 import re
 import subprocess
@@ -19,7 +20,10 @@ def main():
     want = dict(kv.split("=") for kv in r.stdout.decode().split())
     runs = []
     for _ in range(3):
-        t = nt.Tracer("--offsets=guess", "-v")
+        # fentry reads BTF by design, so guessing never runs with it (man page): under
+        # NETTRACER_ATTACH=fentry, compare with the mode auto picks for guessed offsets.
+        t = nt.Tracer("--offsets=guess", "-v",
+                      *(["--attach=auto"] if "--attach=fentry" in nt.EXTRA else []))
         t.stop()
         m = re.search(r"offsets guessed in (\d+) ms: (.*)", t.stderr)
         if not m:
@@ -29,9 +33,21 @@ def main():
             bad = {k: (got.get(k), want[k]) for k in want if got.get(k) != want[k]}
             nt.fail("guessed offsets differ from BTF (guessed, BTF): %s" % bad)
         runs.append(int(m.group(1)))
-    if max(runs) > 10000:
-        nt.fail("guessing took %d ms" % max(runs))
-    print("ok: %d offsets guessed equal to BTF, 3 runs in %s ms" % (len(want), runs))
+    # The two retransmission timers are at least TCP_RTO_MIN (200 ms) each, so no run can be
+    # shorter than 400 ms: a shorter one means guessing no longer waits for them and the man
+    # page's explanation is wrong. The rest is CPU work, under 100 ms on this 2-core host;
+    # 350 ms of it keeps "about half a second" true (at most 750 ms, 1.5 times the figure) with
+    # room for a loaded machine. Under TCG (tests/vm) user code runs NT_GUESS_SLOWDOWN (16)
+    # times slower; the timers do not. The median of three runs, so that one run delayed by an
+    # unrelated burst on a shared machine does not decide.
+    slow = float(os.environ.get("NT_GUESS_SLOWDOWN", "1"))
+    low, high = 400, 400 + 350 * slow
+    median = sorted(runs)[1]
+    if min(runs) < low or median > high:
+        nt.fail("guessing took %s ms; the man page says about half a second (want every run "
+                ">= %d ms and the median <= %d ms)" % (runs, low, high))
+    print("ok: %d offsets guessed equal to BTF, 3 runs in %s ms (bounds %d..%d ms)" %
+          (len(want), runs, low, high))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,13 @@
 """Short-lived connections under load: 8 parallel clients × 200 connections, each open for well
-under a millisecond; every connect, accept and close is reported exactly once."""
+under a millisecond; every connect, accept and close is reported exactly once.
+
+Whether real nesting (a softirq state change interrupting the state change hook) happened is
+read from this run's own -v summary: the runs of tp_set_state the kernel skipped (its
+recursion misses) and the nested changes the second hook took. Each skipped run must have been
+taken by the second hook, or the change would be missing. Nesting is up to the kernel's
+interrupts: on the 6.18 development host it happens in no storm at all, so this test claims
+nesting coverage only when the run shows it; with NT_E2E_REQUIRE_NESTING=1 a run without
+nesting fails. tests/e2e/nest.py drives the nested path on purpose."""
 import os
 import re
 import sys
@@ -19,9 +27,23 @@ def main():
     n = events.check(recs, sc, "ipv4")
     if "lost" in tracer.stderr:
         print(tracer.stderr)
-    m = re.search(r"nested state changes taken: (\d+)", tracer.stderr)
-    print("ok: storm: %d records exact from %d connections (%s nested state changes)" %
-          (n, 8 * per, m.group(1) if m else "?"))
+    m = re.search(r"runs the kernel skipped: (.*); nested state changes taken: (\d+)",
+                  tracer.stderr)
+    skipped = m and re.search(r"\btp_set_state (\d+)", m.group(1))
+    if not m or not skipped:
+        nt.fail("no nesting figures in the -v summary: %r" % tracer.stderr)
+    missed, taken = int(skipped.group(1)), int(m.group(2))
+    # Every change the kernel skipped the first program for must have been taken by the second
+    # (taken can be larger: it also counts changes whose noted entry a full stack dropped).
+    if taken < missed:
+        nt.fail("the kernel skipped tp_set_state %d times, the second hook took %d" %
+                (missed, taken))
+    if os.environ.get("NT_E2E_REQUIRE_NESTING") == "1" and not missed:
+        nt.fail("no state change interrupted the hook in this run: nesting not covered")
+    print("ok: storm: %d records exact from %d connections; %d runs of tp_set_state skipped "
+          "by the kernel, %d nested changes taken%s" %
+          (n, 8 * per, missed, taken, "" if missed else " (no nesting in this run: "
+           "exactness only)"))
 
 
 if __name__ == "__main__":

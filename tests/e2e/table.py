@@ -146,15 +146,16 @@ def wrapper(d, args):
 
 
 def started(pane):
-    """Waits for the first table; skips when nettracer cannot load here."""
+    """Waits for the first table; a failed load is judged by nt.load_failed (a FAIL as root)."""
     def ready():
         t = pane.text()
         return "nettracer-exit=" in t or re.search(r"^\s*PID COMM", t, re.M)
     until(ready, 60, "the first table", pane.text)
     t = pane.text()
     if "nettracer-exit=" in t:
-        if "permission denied" in t or "Operation not permitted" in t:
-            nt.skip("nettracer cannot load here: " + t.strip())
+        if re.search(r"permission denied|Operation not permitted|Function not implemented", t,
+                     re.I):
+            nt.load_failed(t)
         nt.fail("nettracer exited at start:\n" + t)
 
 
