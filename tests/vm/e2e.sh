@@ -18,10 +18,13 @@ export NT_E2E_CONNS NT_E2E_STORM NT_GUESS_SLOWDOWN
 # ss -i needs the sock_diag modules, which Debian builds as modules.
 modprobe -q tcp_diag 2>/dev/null
 modprobe -q inet_diag 2>/dev/null
+# failures.py: a veth pair, and nftables rules that drop and reject.
+for m in veth nft_reject_inet nft_reject_ipv4 nft_reject_ipv6; do modprobe -q $m 2>/dev/null; done
 bad=
 # offsets.py: both guest kernels have BTF, so guessed = BTF offsets is proven on each of them.
+# failures.py: what each kernel's reset tracepoints and sk_err give (man page, OUTPUT FIELDS).
 for t in "$here/smoke.sh" "$here/../e2e/events.py" "$here/../e2e/storm.py" "$here/../e2e/nest.py" \
-	"$here/../e2e/metrics.py" "$here/../e2e/offsets.py"; do
+	"$here/../e2e/metrics.py" "$here/../e2e/offsets.py" "$here/../e2e/failures.py"; do
 	case $t in *.py) set -- python3 "$t" ;; *) set -- sh "$t" ;; esac
 	"$@"
 	r=$?
