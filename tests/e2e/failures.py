@@ -15,6 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nt  # noqa: E402
 
 HOME = "/proc/%d/ns/net" % os.getpid()
+# Guessing finds no sk_err: records then carry no error (man page), and no abort is inferred.
+GUESSED = "--offsets=guess" in nt.EXTRA
 PREFIX = "10.198.%d" % (os.getpid() % 200 + 20)
 
 
@@ -82,8 +84,8 @@ def main():
     srv.close()
     lst.close()
 
-    a, b = "nt-e2e-fa-%d" % me, "nt-e2e-fb-%d" % me
-    with nt.Netns(a) as na, nt.Netns(b) as nb:
+    with nt.Netns("fa") as na, nt.Netns("fb") as nb:
+        a, b = na.name, nb.name
         run(["ip", "link", "add", "nt-fa%d" % (me % 10000), "netns", a, "type", "veth", "peer",
              "name", "nt-fb%d" % (me % 10000), "netns", b])
         run(["ip", "-n", a, "addr", "add", PREFIX + ".1/24", "dev", "nt-fa%d" % (me % 10000)])
@@ -145,18 +147,22 @@ def main():
                     "the server's close")
         recs = tracer.stop()
 
+    def error_is(r, name):
+        return ("error" not in r and "abandoned" not in r) if GUESSED else \
+            r.get("error") == name and "abandoned" not in r
+
     r = one(recs, "connect_failed", dport=closed_port, daddr="127.0.0.1")
-    if r["error"] != "ECONNREFUSED" or r["pid"] != me:
+    if not error_is(r, "ECONNREFUSED") or r["pid"] != me:
         nt.fail("refused connect: %s" % r)
     r = one(recs, "connect_failed", dport=drop_port, daddr=srv)
-    if r["error"] != "ETIMEDOUT" or r["pid"] != me:
+    if not error_is(r, "ETIMEDOUT") or r["pid"] != me:
         nt.fail("timed-out connect: %s" % r)
     near("duration of the timed-out connect", r["duration_us"], timeout_s)
     r = one(recs, "connect_failed", dport=unreach_port, daddr=srv)
-    if r["error"] != "EHOSTUNREACH":
+    if not error_is(r, "EHOSTUNREACH"):
         nt.fail("unreachable connect: %s" % r)
     r = one(recs, "connect_failed", dport=abandon_port, sport=ab_port)
-    if "error" in r or r.get("abandoned") is not True:
+    if "error" in r or r.get("abandoned") is not (None if GUESSED else True):
         nt.fail("abandoned connect: %s" % r)
     if [x for x in recs if x["type"] == "connect" and x["dport"] in
             (closed_port, drop_port, unreach_port, abandon_port)]:
@@ -178,18 +184,18 @@ def main():
 
     cport, lport = rst_ports
     r = one(recs, "close", sport=cport, dport=lport)
-    if r.get("reset") != "sent":
+    if r.get("reset") != (None if GUESSED else "sent"):
         nt.fail("the SO_LINGER 0 end: %s" % r)
     r = one(recs, "close", sport=lport, dport=cport)
-    if r.get("reset") != "received" or r.get("error") != "ECONNRESET":
+    if r.get("reset") != "received" or r.get("error") != (None if GUESSED else "ECONNRESET"):
         nt.fail("the peer of an SO_LINGER 0 close: %s" % r)
     cport, lport = fin_ports
     for r in (one(recs, "close", sport=cport, dport=lport),
               one(recs, "close", sport=lport, dport=cport)):
         if "reset" in r or "error" in r:
             nt.fail("a normal close: %s" % r)
-    print("ok: SO_LINGER 0: reset sent on the closing end, received on the peer; a normal "
-          "close has neither")
+    print("ok: SO_LINGER 0: reset %s on the closing end, received on the peer; a normal "
+          "close has neither" % ("not inferred (guessed offsets)" if GUESSED else "sent"))
 
 
 if __name__ == "__main__":
