@@ -9,6 +9,11 @@
  */
 #define __nt_core __attribute__((preserve_access_index))
 
+/* Constants of the user-space ABI (linux/socket.h, linux/in.h): the same on every kernel. */
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+
 struct ns_common {
 	unsigned int inum;
 } __nt_core;
@@ -29,7 +34,6 @@ struct sock_common {
 	__be32 skc_daddr;
 	__be32 skc_rcv_saddr;
 	__be16 skc_dport;
-	__u16 skc_num;
 	unsigned short skc_family;
 	volatile unsigned char skc_state;
 	unsigned long skc_flags;

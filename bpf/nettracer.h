@@ -16,6 +16,22 @@ enum nt_event_type {
 	NT_EVENT_CONNECT_FAILED = 4, /* left SYN_SENT for CLOSE */
 };
 
+/* TCP states as the kernel numbers them (include/net/tcp_states.h): nt_counters.state and
+ * prev_state, nt_seed.state, /proc/net/tcp's "st" column. Defined once, here, for both sides. */
+enum nt_tcp_state {
+	NT_TCP_ESTABLISHED = 1,
+	NT_TCP_SYN_SENT = 2,
+	NT_TCP_SYN_RECV = 3,
+	NT_TCP_FIN_WAIT1 = 4,
+	NT_TCP_FIN_WAIT2 = 5,
+	NT_TCP_TIME_WAIT = 6,
+	NT_TCP_CLOSE = 7,
+	NT_TCP_CLOSE_WAIT = 8,
+	NT_TCP_LAST_ACK = 9,
+	NT_TCP_LISTEN = 10,
+	NT_TCP_CLOSING = 11,
+};
+
 /* How a connection's reset went, if it had one (nt_conn.reset, nt_event.reset). */
 enum nt_reset {
 	NT_RESET_NONE = 0,
@@ -98,8 +114,8 @@ struct nt_counters {
 	__u32 mdev_us;	  /* RTT mean deviation << 2 */
 	__u32 snd_una;
 	__u32 write_seq;
-	__u8 state;	  /* TCP state when read */
-	__u8 prev_state;  /* state before the transition to TCP_CLOSE; equals state otherwise */
+	__u8 state;	  /* enum nt_tcp_state when read */
+	__u8 prev_state;  /* state before the transition to NT_TCP_CLOSE; equals state otherwise */
 	__u8 sk_flags;	  /* low byte of sk_flags: SOCK_DONE (bit 1) is set when a FIN arrived */
 	__u8 valid;	  /* 1 when the counters were read */
 };
@@ -152,7 +168,7 @@ struct nt_seed {
 	struct nt_tuple tuple;
 	__u64 ino; /* socket inode, 0 when no file holds it */
 	__u32 netns;
-	__u8 state;
+	__u8 state; /* enum nt_tcp_state */
 	__u8 pad[3];
 };
 

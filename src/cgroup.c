@@ -1,4 +1,5 @@
 /* cgroup v2 ids → paths by walking the cgroup2 mount, /proc/PID/cgroup, container ids. */
+#include "config.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

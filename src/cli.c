@@ -1,4 +1,5 @@
 /* Option parsing: getopt_long into struct config. */
+#include "config.h"
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>

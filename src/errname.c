@@ -1,4 +1,5 @@
 /* errno values to their symbolic names, from a table built from <errno.h> at compile time. */
+#include "config.h"
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* Raw perf samples and conns map values → struct record. */
+#include "config.h"
 #include <errno.h>
 #include <string.h>
 #include <time.h>

@@ -1,5 +1,6 @@
 /* Offset guessing: known sockets on loopback, snapshots of their memory, a matcher per field. */
 #define _GNU_SOURCE
+#include "config.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>

@@ -1,4 +1,5 @@
 /* Record → JSON line: a streaming writer for the fixed schema, straight into the output buffer. */
+#include "config.h"
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,4 +1,5 @@
 /* Dumped connections → metrics records, with per-interval deltas kept in a sorted array. */
+#include "config.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

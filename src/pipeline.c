@@ -1,4 +1,5 @@
 /* Decode → format → sink for every record source. */
+#include "config.h"
 #include <errno.h>
 #include <string.h>
 #include <time.h>

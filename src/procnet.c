@@ -1,4 +1,5 @@
 /* Socket inode → owning process, from /proc/PID/fd, /proc/PID/comm and /proc/PID/status. */
+#include "config.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,7 @@
 /* Finds the TCP connections of every network namespace (/proc/net/tcp, the kernel's socket
  * lookup) and tracks them. */
 #define _GNU_SOURCE
+#include "config.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,5 @@
 /* libbpf: object per offset mode, attach strategy per kernel, perf buffer, map dump, destroy. */
+#include "config.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
