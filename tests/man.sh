@@ -3,7 +3,7 @@
 # option of --help is documented, and every option the page names is accepted, with an
 # argument exactly when the page shows one.
 set -u
-page="$top_srcdir/man/nettracer.8"
+page="${NT_MANPAGE:-$top_srcdir/man/nettracer.8}"
 NETTRACER=${NETTRACER:-./nettracer}
 command -v groff >/dev/null || { echo "SKIP: no groff"; exit 77; }
 fail=0

@@ -9,7 +9,7 @@ bindir=$(cd "$(dirname "$NETTRACER")" && pwd)
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/man/man8"
-cp "$top_srcdir/man/nettracer.8" "$tmp/man/man8/"
+cp "${NT_MANPAGE:-$top_srcdir/man/nettracer.8}" "$tmp/man/man8/"
 sed "s|@sbindir@|$bindir|g" "$top_srcdir/packaging/nettracer.service.in" > "$tmp/nettracer.service"
 out=$(MANPATH="$tmp/man" SYSTEMD_LOG_LEVEL=notice "$SYSTEMD_ANALYZE" verify "$tmp/nettracer.service" 2>&1)
 rc=$?
