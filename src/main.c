@@ -68,8 +68,8 @@ static const struct {
 
 static bool may_guess(const struct config *cfg)
 {
-	return cfg->offsets == OFFSETS_GUESS ||
-	       (cfg->offsets == OFFSETS_AUTO && access("/sys/kernel/btf/vmlinux", R_OK));
+	return cfg->tracer.offsets == OFFSETS_GUESS ||
+	       (cfg->tracer.offsets == OFFSETS_AUTO && access("/sys/kernel/btf/vmlinux", R_OK));
 }
 
 /* Writes the missing capabilities into buf; false when none is missing. */
@@ -336,37 +336,30 @@ static int run(const struct config *cfg)
 {
 	struct pipeline p = {
 		.clock_offset = event_clock_offset(),
-		.report_lost = cfg->filter.events & NT_REPORT_LOST,
+		.report_lost = cfg->tracer.filter.events & NT_REPORT_LOST,
 	};
-	struct tracer_opts opts = {
-		.attach = cfg->attach,
-		.offsets = cfg->offsets,
-		.map_size = cfg->map_size,
-		.perf_pages = cfg->perf_pages,
-		.filter = &cfg->filter,
-		.cgroup_fd = -1,
-		.on_sample = pipeline_sample,
-		.on_lost = pipeline_lost,
-		.ctx = &p,
-	};
+	struct tracer_opts opts = cfg->tracer;
 	struct display v = { .p = &p, .sort = cfg->sort, .in_fd = -1 };
 	struct snapshot_opts snap_opts = {};
 	struct snapshot_stats snap = {};
 	uint64_t interval_ns = cfg->interval * 1e9, next_dump, map_full_seen = 0;
 	struct output_watch watch = {
-		.name = cfg->output && strcmp(cfg->output, "-") ? cfg->output : "standard output",
+		.name = cfg->output.path && strcmp(cfg->output.path, "-") ? cfg->output.path : "standard output",
 	};
 	struct tracer *t = NULL;
 	char missing[512];
 	const char *why;
 	int err, ret = 1;
 
+	opts.on_sample = pipeline_sample;
+	opts.on_lost = pipeline_lost;
+	opts.ctx = &p;
 	if (missing_privileges(cfg, missing, sizeof(missing))) {
 		fprintf(stderr, "nettracer: permission denied: needs %s; run it as root or grant "
 			"them (see REQUIREMENTS in nettracer(8))\n", missing);
 		return 1;
 	}
-	if (!cfg->output || strcmp(cfg->output, "-") == 0) {
+	if (!cfg->output.path || strcmp(cfg->output.path, "-") == 0) {
 		err = output_check_fd(STDOUT_FILENO);
 		if (err) {
 			fprintf(stderr, "nettracer: standard output is %s: records have nowhere to go "
@@ -378,13 +371,13 @@ static int run(const struct config *cfg)
 	/* Before anything is opened: a closed stdin's descriptor would go to the next file. */
 	if (cfg->display && fcntl(STDIN_FILENO, F_GETFD) >= 0)
 		v.in_fd = STDIN_FILENO;
-	p.out = output__open(cfg->output);
+	p.out = output__open(cfg->output.path);
 	if (!p.out) {
 		fprintf(stderr, "nettracer: cannot open output '%s': %s\n", watch.name,
 			strerror(errno));
 		return 1;
 	}
-	output__set_rotation(p.out, cfg->rotate_size, cfg->rotate_keep);
+	output__set_rotation(p.out, cfg->output.rotate_size, cfg->output.rotate_keep);
 	p.metrics = metrics__new(cfg->incremental);
 	p.json = json_fmt_new();
 	if (!p.metrics || !p.json)
@@ -406,7 +399,7 @@ static int run(const struct config *cfg)
 		v.table = table__new();
 		if (!v.table)
 			goto out;
-		v.ansi = (!cfg->output || strcmp(cfg->output, "-") == 0) && isatty(STDOUT_FILENO);
+		v.ansi = (!cfg->output.path || strcmp(cfg->output.path, "-") == 0) && isatty(STDOUT_FILENO);
 		p.table = v.table;
 		p.report_lost = false;
 	}
@@ -461,7 +454,7 @@ static int run(const struct config *cfg)
 		if (now_ns(CLOCK_MONOTONIC) >= next_dump) {
 			next_dump += interval_ns;
 			/* Without metrics to report, entries whose close was missed still go. */
-			if (!v.table && !(cfg->filter.events & NT_REPORT_METRICS))
+			if (!v.table && !(cfg->tracer.filter.events & NT_REPORT_METRICS))
 				err = tracer__sweep(t);
 			else
 				err = dump(t, &p, v.table ? &v : NULL);
@@ -471,13 +464,13 @@ static int run(const struct config *cfg)
 			}
 			if (v.table)
 				display_draw(&v);
-			warn_map_full(t, cfg->map_size, &map_full_seen);
+			warn_map_full(t, cfg->tracer.map_size, &map_full_seen);
 		}
 		if (reopen) {
 			reopen = 0;
 			err = output__reopen(p.out);
 			if (err)
-				fprintf(stderr, "nettracer: reopening '%s': %s\n", cfg->output,
+				fprintf(stderr, "nettracer: reopening '%s': %s\n", cfg->output.path,
 					strerror(-err));
 		}
 		if (!p.err) {

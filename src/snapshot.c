@@ -14,6 +14,7 @@
 #include "cgroup.h"
 #include "procnet.h"
 #include "snapshot.h"
+#include "tracer.h"
 
 /* TCP states (include/net/tcp_states.h) */
 #define TCP_SYN_SENT 2

@@ -233,7 +233,7 @@ static int load(struct tracer *t, const struct tracer_opts *opts, const char **w
 	bpf_map__set_max_entries(bpf_object__find_map_by_name(t->obj, "conns"), opts->map_size);
 	filter = globals(t, ".rodata");
 	if (filter)
-		*filter = *opts->filter; /* the only .rodata variable */
+		*filter = opts->filter; /* the only .rodata variable */
 	err = bpf_object__load(t->obj);
 	if (err) {
 		*why = "loading the BPF programs";
