@@ -16,6 +16,9 @@
 #include "event.h"
 #include "guess.h"
 #include "json.h"
+#include "json_sink.h"
+#include "metrics.h"
+#include "output.h"
 #include "pipeline.h"
 #include "snapshot.h"
 #include "table.h"
@@ -173,6 +176,12 @@ static int dump(struct tracer *t, struct pipeline *p, struct display *v)
 	err = tracer__dump(t, dump_conn, &d);
 	metrics__end(p->metrics);
 	return err;
+}
+
+/* The table's sink: metrics records become its rows; events are counted, not shown. */
+static int table_sink_record(void *table, struct record *rec)
+{
+	return rec->type == RECORD_METRICS ? table__add(table, rec) : SINK_SKIPPED;
 }
 
 /* Enter and q. true when a fresh table is asked for. */
@@ -346,6 +355,7 @@ static int run(const struct config *cfg)
 	struct output_watch watch = {
 		.name = cfg->output.path && strcmp(cfg->output.path, "-") ? cfg->output.path : "standard output",
 	};
+	struct json_sink js = {};
 	struct tracer *t = NULL;
 	char missing[512];
 	const char *why;
@@ -379,9 +389,11 @@ static int run(const struct config *cfg)
 	}
 	output__set_rotation(p.out, cfg->output.rotate_size, cfg->output.rotate_keep);
 	p.metrics = metrics__new(cfg->incremental);
-	p.json = json_fmt_new();
-	if (!p.metrics || !p.json)
+	js.out = p.out;
+	js.fmt = json_fmt_new();
+	if (!p.metrics || !js.fmt)
 		goto out;
+	p.sink = json_sink(&js);
 	/* Without a cgroup2 mount records have ids but no paths, and --cgroup cannot work. */
 	p.cgroups = cgroups__open(NULL);
 	if (!p.cgroups && cfg->cgroup) {
@@ -400,8 +412,8 @@ static int run(const struct config *cfg)
 		if (!v.table)
 			goto out;
 		v.ansi = (!cfg->output.path || strcmp(cfg->output.path, "-") == 0) && isatty(STDOUT_FILENO);
-		p.table = v.table;
-		p.report_lost = false;
+		p.sink = (struct sink){ .record = table_sink_record, .ctx = v.table };
+		p.report_lost = false; /* a gap in what the table shows is no record */
 	}
 	install_signals();
 	t = tracer__open(&opts, &why);
@@ -511,7 +523,7 @@ out:
 		close(opts.cgroup_fd);
 	cgroups__destroy(p.cgroups);
 	metrics__free(p.metrics);
-	json_fmt_free(p.json);
+	json_fmt_free(js.fmt);
 	output__close(p.out);
 	return ret;
 }
