@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "event.h"
 #include "guess.h"
+#include "guess_driver.h"
 #include "json.h"
 #include "json_sink.h"
 #include "metrics.h"
