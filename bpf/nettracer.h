@@ -16,6 +16,22 @@ enum nt_event_type {
 	NT_EVENT_CONNECT_FAILED = 4, /* left SYN_SENT for CLOSE */
 };
 
+/* TCP states as the kernel numbers them (include/net/tcp_states.h): nt_event.state and
+ * prev_state, nt_seed.state, /proc/net/tcp's st column. */
+enum nt_tcp_state {
+	NT_TCP_ESTABLISHED = 1,
+	NT_TCP_SYN_SENT = 2,
+	NT_TCP_SYN_RECV = 3,
+	NT_TCP_FIN_WAIT1 = 4,
+	NT_TCP_FIN_WAIT2 = 5,
+	NT_TCP_TIME_WAIT = 6,
+	NT_TCP_CLOSE = 7,
+	NT_TCP_CLOSE_WAIT = 8,
+	NT_TCP_LAST_ACK = 9,
+	NT_TCP_LISTEN = 10,
+	NT_TCP_CLOSING = 11,
+};
+
 /* How a connection's reset went, if it had one (nt_conn.reset, nt_event.reset). */
 enum nt_reset {
 	NT_RESET_NONE = 0,
