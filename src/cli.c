@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "record.h"
 
 const char cli_usage[] =
 	"Usage: nettracer [OPTION]...\n"
@@ -163,13 +164,17 @@ static const char *const offsets_names[] = { "auto", "btf", "guess" };
 /* A comma-separated list of record types → nt_filter.events bits. */
 static int parse_events(const char *s, __u32 *out)
 {
+	/* --events names the record types. */
 	static const struct {
-		const char *name;
+		enum record_type type;
 		__u32 bit;
 	} types[] = {
-		{ "connect", 1U << NT_EVENT_CONNECT }, { "accept", 1U << NT_EVENT_ACCEPT },
-		{ "close", 1U << NT_EVENT_CLOSE },     { "metrics", NT_REPORT_METRICS },
-		{ "lost", NT_REPORT_LOST },	       { "connect_failed", 1U << NT_EVENT_CONNECT_FAILED },
+		{ RECORD_CONNECT, 1U << NT_EVENT_CONNECT },
+		{ RECORD_ACCEPT, 1U << NT_EVENT_ACCEPT },
+		{ RECORD_CLOSE, 1U << NT_EVENT_CLOSE },
+		{ RECORD_METRICS, NT_REPORT_METRICS },
+		{ RECORD_LOST, NT_REPORT_LOST },
+		{ RECORD_CONNECT_FAILED, 1U << NT_EVENT_CONNECT_FAILED },
 	};
 	const char *p = s, *end;
 	unsigned int i;
@@ -180,7 +185,8 @@ static int parse_events(const char *s, __u32 *out)
 		end = strchr(p, ',');
 		len = end ? (size_t)(end - p) : strlen(p);
 		for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-			if (strlen(types[i].name) == len && strncmp(p, types[i].name, len) == 0)
+			if (strlen(record_type_name(types[i].type)) == len &&
+			    strncmp(p, record_type_name(types[i].type), len) == 0)
 				break;
 		if (i == sizeof(types) / sizeof(types[0]))
 			return -EINVAL;

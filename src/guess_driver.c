@@ -21,7 +21,6 @@
 
 #define TCP_REPAIR_OFF_NO_WP -1
 #define TCP_SEND_QUEUE_ID 2 /* TCP_SEND_QUEUE */
-#define STATE_CLOSE_WAIT 8
 #define NSNAPS 7
 
 struct conn {
@@ -273,7 +272,7 @@ static int snap_v4(struct driver *d, struct conn *c)
 	want_u64(a, GUESS_tp_snd_una, seq);
 	want_u64(a, GUESS_tp_write_seq, seq);
 	shutdown(c->s, SHUT_WR);
-	for (i = 0; i < 500 && !info(c->c, &ti) && ti.tcpi_state != STATE_CLOSE_WAIT; i++)
+	for (i = 0; i < 500 && !info(c->c, &ti) && ti.tcpi_state != NT_TCP_CLOSE_WAIT; i++)
 		usleep(1000);
 	err = snapshot(d, c, 1, &ti, true);
 	if (err)

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include "json.h"
 #include "table.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -188,10 +189,9 @@ static const struct column {
 
 static void format_addr(char *buf, int family, const uint8_t *addr, uint16_t port)
 {
-	char ip[INET6_ADDRSTRLEN];
+	char ip[JSON_ADDR_LEN];
 
-	if (!inet_ntop(family, addr, ip, sizeof(ip)))
-		strcpy(ip, "?");
+	json_addr(ip, family, addr); /* the text of the JSON records */
 	snprintf(buf, CELL_LEN, family == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, port);
 }
 

@@ -518,17 +518,15 @@ int tracer__lookup(struct tracer *t, const struct nt_tuple *tuple, uint64_t *sk)
 {
 	static const char packet[64]; /* test runs of tc programs need an Ethernet frame */
 	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = packet, .data_size_in = sizeof(packet));
-	bool v4 = tuple->family == AF_INET ||
-		  (event_v4_mapped(tuple->saddr) && event_v4_mapped(tuple->daddr));
+	const uint8_t *v4s, *v4d;
+	bool v4 = event_tuple_v4(tuple, &v4s, &v4d);
 	struct nt_lookup io = { .sport = tuple->sport, .dport = tuple->dport, .v6 = !v4 };
 	__u32 zero = 0;
 	int err;
 
 	/* A v4-mapped connection is found by its IPv4 addresses, as its packets are. */
-	memcpy(io.saddr, tuple->family == AF_INET6 && v4 ? tuple->saddr + 12 : tuple->saddr,
-	       v4 ? 4 : 16);
-	memcpy(io.daddr, tuple->family == AF_INET6 && v4 ? tuple->daddr + 12 : tuple->daddr,
-	       v4 ? 4 : 16);
+	memcpy(io.saddr, v4 ? v4s : tuple->saddr, v4 ? 4 : 16);
+	memcpy(io.daddr, v4 ? v4d : tuple->daddr, v4 ? 4 : 16);
 	if (bpf_map_update_elem(t->lookup_io_fd, &zero, &io, BPF_ANY))
 		return -errno;
 	err = bpf_prog_test_run_opts(t->lookup_fd, &run);
