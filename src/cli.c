@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "record.h"
 
 const char cli_usage[] =
 	"Usage: nettracer [OPTION]...\n"
@@ -164,13 +165,17 @@ static const char *const offsets_names[] = { "auto", "btf", "guess" };
 /* A comma-separated list of record types → nt_filter.events bits. */
 static int parse_events(const char *s, __u32 *out)
 {
+	/* --events names the record types. */
 	static const struct {
-		const char *name;
+		enum record_type type;
 		__u32 bit;
 	} types[] = {
-		{ "connect", 1U << NT_EVENT_CONNECT }, { "accept", 1U << NT_EVENT_ACCEPT },
-		{ "close", 1U << NT_EVENT_CLOSE },     { "metrics", NT_REPORT_METRICS },
-		{ "lost", NT_REPORT_LOST },	       { "connect_failed", 1U << NT_EVENT_CONNECT_FAILED },
+		{ RECORD_CONNECT, 1U << NT_EVENT_CONNECT },
+		{ RECORD_ACCEPT, 1U << NT_EVENT_ACCEPT },
+		{ RECORD_CLOSE, 1U << NT_EVENT_CLOSE },
+		{ RECORD_METRICS, NT_REPORT_METRICS },
+		{ RECORD_LOST, NT_REPORT_LOST },
+		{ RECORD_CONNECT_FAILED, 1U << NT_EVENT_CONNECT_FAILED },
 	};
 	const char *p = s, *end;
 	unsigned int i;
@@ -181,7 +186,8 @@ static int parse_events(const char *s, __u32 *out)
 		end = strchr(p, ',');
 		len = end ? (size_t)(end - p) : strlen(p);
 		for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-			if (strlen(types[i].name) == len && strncmp(p, types[i].name, len) == 0)
+			if (strlen(record_type_name(types[i].type)) == len &&
+			    strncmp(p, record_type_name(types[i].type), len) == 0)
 				break;
 		if (i == sizeof(types) / sizeof(types[0]))
 			return -EINVAL;
@@ -215,10 +221,13 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_s
 
 	*cfg = (struct config){
 		.interval = 30,
-		.map_size = 65536,
-		.perf_pages = 256,
-		.rotate_keep = 5,
-		.filter.events = NT_REPORT_ALL,
+		.output.rotate_keep = 5,
+		.tracer = {
+			.map_size = 65536,
+			.perf_pages = 256,
+			.filter.events = NT_REPORT_ALL,
+			.cgroup_fd = -1,
+		},
 	};
 	unsigned int v;
 	int r;
@@ -229,7 +238,7 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_s
 		case 'o':
 			if (!*optarg)
 				goto bad_value;
-			cfg->output = optarg;
+			cfg->output.path = optarg;
 			break;
 		case 't':
 			if (parse_interval(optarg, &cfg->interval))
@@ -239,66 +248,66 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_s
 			cfg->incremental = true;
 			break;
 		case OPT_MAP_SIZE:
-			if (parse_uint(optarg, 16, 1U << 24, &cfg->map_size))
+			if (parse_uint(optarg, 16, 1U << 24, &cfg->tracer.map_size))
 				goto bad_value;
 			break;
 		case OPT_PERF_PAGES:
-			if (parse_uint(optarg, 1, 1U << 16, &cfg->perf_pages) ||
-			    (cfg->perf_pages & (cfg->perf_pages - 1)))
+			if (parse_uint(optarg, 1, 1U << 16, &cfg->tracer.perf_pages) ||
+			    (cfg->tracer.perf_pages & (cfg->tracer.perf_pages - 1)))
 				goto bad_value;
 			break;
 		case OPT_ATTACH:
 			r = parse_name(optarg, attach_names, 4);
 			if (r < 0)
 				goto bad_value;
-			cfg->attach = r;
+			cfg->tracer.attach = r;
 			break;
 		case OPT_OFFSETS:
 			r = parse_name(optarg, offsets_names, 3);
 			if (r < 0)
 				goto bad_value;
-			cfg->offsets = r;
+			cfg->tracer.offsets = r;
 			break;
 		case 'p':
 			if (parse_uint(optarg, 1, INT32_MAX, &v))
 				goto bad_value;
-			if (cfg->filter.npids == NT_FILTER_MAX)
+			if (cfg->tracer.filter.npids == NT_FILTER_MAX)
 				goto too_many;
-			cfg->filter.pids[cfg->filter.npids++] = v;
+			cfg->tracer.filter.pids[cfg->tracer.filter.npids++] = v;
 			break;
 		case OPT_PORT:
 			if (parse_uint(optarg, 1, 65535, &v))
 				goto bad_value;
-			if (cfg->filter.nports == NT_FILTER_MAX)
+			if (cfg->tracer.filter.nports == NT_FILTER_MAX)
 				goto too_many;
-			cfg->filter.ports[cfg->filter.nports++] = v;
+			cfg->tracer.filter.ports[cfg->tracer.filter.nports++] = v;
 			break;
 		case OPT_NETNS:
-			if (parse_uint(optarg, 1, UINT32_MAX, &cfg->filter.netns))
+			if (parse_uint(optarg, 1, UINT32_MAX, &cfg->tracer.filter.netns))
 				goto bad_value;
 			break;
 		case OPT_NO_LOOPBACK:
-			cfg->filter.no_loopback = 1;
+			cfg->tracer.filter.no_loopback = 1;
 			break;
 		case OPT_EVENTS:
-			if (parse_events(optarg, &cfg->filter.events))
+			if (parse_events(optarg, &cfg->tracer.filter.events))
 				goto bad_value;
 			break;
 		case OPT_CGROUP:
 			if (!*optarg)
 				goto bad_value;
 			cfg->cgroup = optarg;
-			cfg->filter.cgroup = 1;
+			cfg->tracer.filter.cgroup = 1;
 			break;
 		case 'd':
 			cfg->display = true;
 			break;
 		case OPT_ROTATE_SIZE:
-			if (cli_parse_size(optarg, &cfg->rotate_size))
+			if (cli_parse_size(optarg, &cfg->output.rotate_size))
 				goto bad_value;
 			break;
 		case OPT_ROTATE_KEEP:
-			if (parse_uint(optarg, 1, 1000, &cfg->rotate_keep))
+			if (parse_uint(optarg, 1, 1000, &cfg->output.rotate_keep))
 				goto bad_value;
 			keep = true;
 			break;
@@ -332,11 +341,11 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_s
 		return -EINVAL;
 	}
 	/* Standard output cannot be renamed; a kept count without a size would never apply. */
-	if (cfg->rotate_size && (!cfg->output || strcmp(cfg->output, "-") == 0)) {
+	if (cfg->output.rotate_size && (!cfg->output.path || strcmp(cfg->output.path, "-") == 0)) {
 		snprintf(err, err_size, "option '--rotate-size' needs -o FILE");
 		return -EINVAL;
 	}
-	if (keep && !cfg->rotate_size) {
+	if (keep && !cfg->output.rotate_size) {
 		snprintf(err, err_size, "option '--rotate-keep' needs --rotate-size");
 		return -EINVAL;
 	}

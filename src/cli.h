@@ -6,37 +6,20 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
+/* cli.c fills the options of the modules it configures. */
+#include "output.h"
 #include "table.h"
-#include "../bpf/nettracer.h"
-
-enum attach_mode {
-	ATTACH_AUTO,
-	ATTACH_TRACEPOINT,
-	ATTACH_KPROBE,
-	ATTACH_FENTRY,
-};
-
-enum offsets_mode {
-	OFFSETS_AUTO,
-	OFFSETS_BTF,
-	OFFSETS_GUESS,
-};
+#include "tracer.h"
 
 struct config {
-	const char *output; /* NULL: stdout */
+	struct output_opts output;
+	struct tracer_opts tracer; /* only the options: main.c adds the callbacks */
 	int verbose;
 	double interval; /* seconds between metrics dumps */
 	bool incremental;
-	unsigned int map_size;
-	unsigned int perf_pages; /* per CPU, a power of two */
-	enum attach_mode attach;
-	enum offsets_mode offsets;
-	struct nt_filter filter; /* -p, --port, --netns, --no-loopback, --events, --cgroup */
-	const char *cgroup;	 /* --cgroup: the path as given; NULL without the filter */
-	uint64_t rotate_size;	 /* --rotate-size: bytes, 0 for none; needs -o FILE */
-	unsigned int rotate_keep; /* --rotate-keep: FILE.1 ... FILE.N */
-	bool display;		 /* -d: a live table instead of JSON lines */
-	enum table_sort sort;	 /* --sort, for -d */
+	const char *cgroup; /* --cgroup: the path as given; NULL without the filter */
+	bool display;	    /* -d: a live table instead of JSON lines */
+	enum table_sort sort; /* --sort, for -d */
 };
 
 enum cli_result {

@@ -19,10 +19,8 @@ int event_decode(const void *data, size_t size, int64_t clock_offset, struct rec
 void event_fill_conn(struct record *rec, const struct nt_tuple *tuple, const struct nt_owner *owner,
 		     uint32_t netns, uint8_t direction);
 
-/* An IPv6 address of the form ::ffff:a.b.c.d. */
-bool event_v4_mapped(const uint8_t *addr);
-
-/* Derives the reported metrics from the kernel's counters. */
-void event_metrics(struct record_metrics *m, const struct nt_counters *c, uint8_t direction);
+/* Does t carry an IPv4 connection (AF_INET, or IPv6 v4-mapped at both ends, ::ffff:a.b.c.d)?
+ * Then *saddr and *daddr point at its 4-byte IPv4 addresses inside t. */
+bool event_tuple_v4(const struct nt_tuple *t, const uint8_t **saddr, const uint8_t **daddr);
 
 #endif /* NT_EVENT_H */

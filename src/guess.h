@@ -1,5 +1,5 @@
-/* Offset guessing for kernels without BTF: a pure matcher over snapshots of known sockets, and
- * the driver that makes those sockets and takes the snapshots. */
+/* Offset guessing for kernels without BTF: the pure matcher over snapshots of known sockets
+ * (guess_driver.h makes the sockets and takes the snapshots). */
 #ifndef NT_GUESS_H
 #define NT_GUESS_H
 
@@ -32,7 +32,6 @@ struct guess_state {
 	unsigned int field;	    /* enum guess_field being searched */
 	uint32_t candidate;	    /* offset under test */
 	struct nt_offsets offsets;  /* found so far */
-	uint32_t tries;		    /* candidates tested, for -v */
 };
 
 enum guess_status {
@@ -47,10 +46,5 @@ int guess_step(struct guess_state *st, const struct guess_snap *snaps, size_t ns
 	       guess_deref_fn deref, void *ctx);
 const char *guess_field_name(unsigned int field);
 uint32_t guess_offset(const struct nt_offsets *o, unsigned int field);
-
-struct tracer;
-/* Finds every offset on the running kernel with sockets on loopback. 0 or -errno; *elapsed_ms
- * is the time it took. */
-int guess_run(struct tracer *t, struct nt_offsets *offsets, unsigned int *elapsed_ms);
 
 #endif /* NT_GUESS_H */

@@ -270,3 +270,10 @@ ssize_t json_format(struct json_fmt *fmt, const struct record *rec, char *buf, s
 	memcpy(buf, tmp, len);
 	return len;
 }
+
+void json_addr(char buf[JSON_ADDR_LEN], int family, const uint8_t *addr)
+{
+	char *end = family == AF_INET6 ? jsonw_ipv6(buf, addr) : jsonw_ipv4(buf, addr);
+
+	*end = '\0';
+}

@@ -3,6 +3,7 @@
 #define NT_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "record.h"
 
@@ -18,5 +19,12 @@ void json_fmt_free(struct json_fmt *fmt);
 /* Writes rec as JSON and a newline into buf. Returns the length, or -ENOSPC when the line
  * and its newline do not fit in size bytes (no terminating NUL is written). */
 ssize_t json_format(struct json_fmt *fmt, const struct record *rec, char *buf, size_t size);
+
+/* Longest text json_addr() writes, with the NUL (INET6_ADDRSTRLEN). */
+#define JSON_ADDR_LEN 46
+
+/* An address as the JSON records write it (RFC 5952, as inet_ntop does), NUL-terminated, for
+ * other views of the same records. */
+void json_addr(char buf[JSON_ADDR_LEN], int family, const uint8_t *addr);
 
 #endif /* NT_JSON_H */

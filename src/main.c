@@ -15,10 +15,14 @@
 #include "cli.h"
 #include "event.h"
 #include "guess.h"
+#include "guess_driver.h"
 #include "json.h"
+#include "json_sink.h"
+#include "metrics.h"
+#include "output.h"
 #include "pipeline.h"
 #include "snapshot.h"
-#include "table.h"
+#include "display.h"
 #include "tracer.h"
 
 #define POLL_MS 200 /* bounds the delay of a rare record: it waits for a wake-up batch */
@@ -68,8 +72,8 @@ static const struct {
 
 static bool may_guess(const struct config *cfg)
 {
-	return cfg->offsets == OFFSETS_GUESS ||
-	       (cfg->offsets == OFFSETS_AUTO && access("/sys/kernel/btf/vmlinux", R_OK));
+	return cfg->tracer.offsets == OFFSETS_GUESS ||
+	       (cfg->tracer.offsets == OFFSETS_AUTO && access("/sys/kernel/btf/vmlinux", R_OK));
 }
 
 /* Writes the missing capabilities into buf; false when none is missing. */
@@ -135,17 +139,6 @@ static int guess_offsets(struct tracer *t)
 	return 0;
 }
 
-/* -d: the metrics records of each dump become the rows of a table; events are counted, not
- * written. */
-struct display {
-	struct pipeline *p;
-	struct table *table;
-	enum table_sort sort;
-	uint64_t time_ns; /* of the dump shown */
-	int in_fd;	  /* where Enter and q come from; -1 once it has ended */
-	bool ansi;	  /* stdout is a terminal: redraw in place */
-};
-
 struct dump_ctx {
 	struct pipeline *p;
 	uint64_t time_ns;
@@ -163,57 +156,14 @@ static int dump(struct tracer *t, struct pipeline *p, struct display *v)
 	struct dump_ctx d = { .p = p, .time_ns = now_ns(CLOCK_REALTIME) };
 	int err;
 
-	if (v) {
-		v->time_ns = d.time_ns;
-		table__clear(v->table);
-	}
+	if (v)
+		display__begin_dump(v, d.time_ns);
 	/* Closes first: their final counters must precede the dump that no longer has them. */
 	tracer__consume(t);
 	metrics__begin(p->metrics);
 	err = tracer__dump(t, dump_conn, &d);
 	metrics__end(p->metrics);
 	return err;
-}
-
-/* Enter and q. true when a fresh table is asked for. */
-static bool display_keys(struct display *v)
-{
-	int keys;
-
-	if (v->in_fd < 0)
-		return false;
-	keys = table_keys(v->in_fd);
-	if (keys & TABLE_KEY_EOF)
-		v->in_fd = -1; /* a closed or absent stdin is no reason to stop */
-	if (keys & TABLE_KEY_QUIT)
-		stop = 1;
-	return keys & TABLE_KEY_REFRESH;
-}
-
-/* The rows of the last dump, at the terminal's size of the moment. */
-static void display_draw(struct display *v)
-{
-	struct table_header hdr = {
-		.time_ns = v->time_ns,
-		.events = v->p->stats.events,
-		.failed_connects = v->p->stats.failed_connects,
-		.lost = v->p->stats.lost,
-		.sort = v->sort,
-	};
-	unsigned int width = 0, height = 0;
-	const char *text;
-	size_t len;
-	int err;
-
-	if (v->ansi && table_term_size(STDOUT_FILENO, &width, &height))
-		width = 80, height = 24;
-	text = table__render(v->table, &hdr, width, height, v->ansi, &len);
-	pipeline_report_gap(v->p);
-	err = text ? output__write(v->p->out, text, len) : -ENOMEM;
-	if (!err)
-		err = output__flush(v->p->out);
-	if (err && err != -ENOBUFS && !v->p->err)
-		v->p->err = err; /* a table the full output dropped is no reason to stop */
 }
 
 /* Connections the full map could not take, said once per dump in which there were new ones. */
@@ -332,194 +282,272 @@ static const char *reset_reason(void *tracer, uint32_t value)
 	return tracer__reset_reason(tracer, value);
 }
 
-static int run(const struct config *cfg)
+/* Everything one run holds, for the steps of run() below. */
+struct run {
+	const struct config *cfg;
+	struct pipeline p;
+	struct json_sink js;
+	struct display *v; /* -d */
+	struct tracer *t;
+	struct tracer_opts topts;
+	struct snapshot_opts snap_opts;
+	struct output_watch watch;
+	int in_fd; /* -d: the keys */
+};
+
+static bool to_stdout(const struct config *cfg)
 {
-	struct pipeline p = {
-		.clock_offset = event_clock_offset(),
-		.report_lost = cfg->filter.events & NT_REPORT_LOST,
-	};
-	struct tracer_opts opts = {
-		.attach = cfg->attach,
-		.offsets = cfg->offsets,
-		.map_size = cfg->map_size,
-		.perf_pages = cfg->perf_pages,
-		.filter = &cfg->filter,
-		.cgroup_fd = -1,
-		.on_sample = pipeline_sample,
-		.on_lost = pipeline_lost,
-		.ctx = &p,
-	};
-	struct display v = { .p = &p, .sort = cfg->sort, .in_fd = -1 };
-	struct snapshot_opts snap_opts = {};
-	struct snapshot_stats snap = {};
-	uint64_t interval_ns = cfg->interval * 1e9, next_dump, map_full_seen = 0;
-	struct output_watch watch = {
-		.name = cfg->output && strcmp(cfg->output, "-") ? cfg->output : "standard output",
-	};
-	struct tracer *t = NULL;
+	return !cfg->output.path || strcmp(cfg->output.path, "-") == 0;
+}
+
+/* Privileges, and somewhere for records to go. 0, or -1 with a message. */
+static int check_start(const struct config *cfg)
+{
 	char missing[512];
-	const char *why;
-	int err, ret = 1;
+	int err;
 
 	if (missing_privileges(cfg, missing, sizeof(missing))) {
 		fprintf(stderr, "nettracer: permission denied: needs %s; run it as root or grant "
 			"them (see REQUIREMENTS in nettracer(8))\n", missing);
-		return 1;
+		return -1;
 	}
-	if (!cfg->output || strcmp(cfg->output, "-") == 0) {
+	if (to_stdout(cfg)) {
 		err = output_check_fd(STDOUT_FILENO);
 		if (err) {
 			fprintf(stderr, "nettracer: standard output is %s: records have nowhere to go "
 				"(use -o FILE, or redirect it)\n",
 				err == -EBADF ? "closed" : "not open for writing");
-			return 1;
+			return -1;
 		}
 	}
-	/* Before anything is opened: a closed stdin's descriptor would go to the next file. */
-	if (cfg->display && fcntl(STDIN_FILENO, F_GETFD) >= 0)
-		v.in_fd = STDIN_FILENO;
-	p.out = output__open(cfg->output);
-	if (!p.out) {
-		fprintf(stderr, "nettracer: cannot open output '%s': %s\n", watch.name,
+	return 0;
+}
+
+/* The output, the metrics and the sink records go to: JSON lines, or the -d table. */
+static int open_pipeline(struct run *r)
+{
+	const struct config *cfg = r->cfg;
+
+	r->p.out = output__open(cfg->output.path);
+	if (!r->p.out) {
+		fprintf(stderr, "nettracer: cannot open output '%s': %s\n", r->watch.name,
 			strerror(errno));
-		return 1;
+		return -1;
 	}
-	output__set_rotation(p.out, cfg->rotate_size, cfg->rotate_keep);
-	p.metrics = metrics__new(cfg->incremental);
-	p.json = json_fmt_new();
-	if (!p.metrics || !p.json)
-		goto out;
+	output__set_rotation(r->p.out, cfg->output.rotate_size, cfg->output.rotate_keep);
+	r->p.metrics = metrics__new(cfg->incremental);
+	r->js.out = r->p.out;
+	r->js.fmt = json_fmt_new();
+	if (!r->p.metrics || !r->js.fmt)
+		return -1;
+	r->p.sink = json_sink(&r->js);
 	/* Without a cgroup2 mount records have ids but no paths, and --cgroup cannot work. */
-	p.cgroups = cgroups__open(NULL);
-	if (!p.cgroups && cfg->cgroup) {
+	r->p.cgroups = cgroups__open(NULL);
+	if (!r->p.cgroups && cfg->cgroup) {
 		fprintf(stderr, "nettracer: --cgroup needs a cgroup2 file system: %s\n",
 			strerror(errno));
-		goto out;
+		return -1;
 	}
-	snap_opts.cgroups = p.cgroups;
+	r->snap_opts.cgroups = r->p.cgroups;
 	if (cfg->cgroup) {
-		opts.cgroup_fd = open_cgroup_filter(p.cgroups, cfg->cgroup, &snap_opts.cgroup_filter);
-		if (opts.cgroup_fd < 0)
-			goto out;
+		r->topts.cgroup_fd =
+			open_cgroup_filter(r->p.cgroups, cfg->cgroup, &r->snap_opts.cgroup_filter);
+		if (r->topts.cgroup_fd < 0)
+			return -1;
 	}
 	if (cfg->display) {
-		v.table = table__new();
-		if (!v.table)
-			goto out;
-		v.ansi = (!cfg->output || strcmp(cfg->output, "-") == 0) && isatty(STDOUT_FILENO);
-		p.table = v.table;
-		p.report_lost = false;
+		r->v = display__new(&r->p, cfg->sort, r->in_fd,
+				    to_stdout(cfg) && isatty(STDOUT_FILENO));
+		if (!r->v)
+			return -1;
+		r->p.sink = display__sink(r->v);
+		r->p.report_lost = false; /* a gap in what the table shows is no record */
 	}
-	install_signals();
-	t = tracer__open(&opts, &why);
-	if (!t) {
-		fprintf(stderr, "nettracer: %s: %s%s\n", why, strerror(errno),
-			verbose ? "" : " (run with -v for details)");
-		goto out;
-	}
-	if (verbose)
-		fprintf(stderr, "nettracer: attach strategy %s (%s)\n", tracer__strategy(t),
-			tracer__reason(t));
-	p.reset_reason = reset_reason;
-	p.reset_reason_ctx = t;
-	if (tracer__needs_offsets(t)) {
-		err = guess_offsets(t);
-		if (err)
-			goto out;
-	}
-	err = snapshot_take(t, &snap_opts, &snap);
+	return 0;
+}
+
+static void take_snapshot(struct run *r)
+{
+	struct snapshot_stats snap = {};
+	int err;
+
+	err = snapshot_take(r->t, &r->snap_opts, &snap);
 	if (err && err != -EOPNOTSUPP)
 		fprintf(stderr, "nettracer: start-up snapshot incomplete: %s\n", strerror(-err));
 	if (verbose)
 		fprintf(stderr, "nettracer: %u existing connections tracked in %u namespaces\n",
 			snap.tracked, snap.netns);
-	/* Someone at a terminal otherwise sees nothing until the first connection. */
-	if (!v.ansi && isatty(STDERR_FILENO))
-		fprintf(stderr, "nettracer: tracing TCP (%s hooks, %s offsets), %s to %s; Ctrl-C stops\n",
-			tracer__strategy(t), tracer__needs_offsets(t) ? "guessed" : "BTF",
-			v.table ? "tables" : "NDJSON", watch.name);
-	next_dump = now_ns(CLOCK_MONOTONIC) + interval_ns;
-	if (v.table) {
-		err = table_term_open(v.in_fd, v.ansi ? STDOUT_FILENO : -1);
-		if (err) {
-			fprintf(stderr, "nettracer: cannot set up the terminal: %s\n", strerror(-err));
-			goto out;
-		}
-		next_dump = now_ns(CLOCK_MONOTONIC); /* the first table at once */
+}
+
+/* Probes loaded and attached, offsets known, existing connections tracked. */
+static int start_tracer(struct run *r)
+{
+	const char *why;
+
+	r->t = tracer__open(&r->topts, &why);
+	if (!r->t) {
+		fprintf(stderr, "nettracer: %s: %s%s\n", why, strerror(errno),
+			verbose ? "" : " (run with -v for details)");
+		return -1;
 	}
-	while (!stop && !p.err) {
-		pipeline_clock(&p);
-		err = tracer__poll(t, POLL_MS);
+	if (verbose)
+		fprintf(stderr, "nettracer: attach strategy %s (%s)\n", tracer__strategy(r->t),
+			tracer__reason(r->t));
+	r->p.reset_reason = reset_reason;
+	r->p.reset_reason_ctx = r->t;
+	if (tracer__needs_offsets(r->t) && guess_offsets(r->t))
+		return -1;
+	take_snapshot(r);
+	return 0;
+}
+/* Someone at a terminal otherwise sees nothing until the first connection. */
+static void say_started(const struct run *r)
+{
+	if (!(r->cfg->display && to_stdout(r->cfg) && isatty(STDOUT_FILENO)) &&
+	    isatty(STDERR_FILENO))
+		fprintf(stderr, "nettracer: tracing TCP (%s hooks, %s offsets), %s to %s; Ctrl-C stops\n",
+			tracer__strategy(r->t), tracer__needs_offsets(r->t) ? "guessed" : "BTF",
+			r->v ? "tables" : "NDJSON", r->watch.name);
+}
+
+/* A metrics dump (or, without metrics to report, a sweep of entries whose close was missed). */
+static int dump_due(struct run *r)
+{
+	int err;
+
+	if (!r->v && !(r->cfg->tracer.filter.events & NT_REPORT_METRICS))
+		err = tracer__sweep(r->t);
+	else
+		err = dump(r->t, &r->p, r->v);
+	if (err && err != -EPIPE) {
+		fprintf(stderr, "nettracer: metrics dump: %s\n", strerror(-err));
+		return -1;
+	}
+	if (r->v)
+		display__draw(r->v);
+	return 0;
+}
+
+/* Until a signal, q, or the reader leaves: samples, dumps every interval, SIGHUP, flushes. */
+static int trace(struct run *r)
+{
+	uint64_t interval_ns = r->cfg->interval * 1e9, next_dump, map_full_seen = 0;
+	int err;
+
+	next_dump = now_ns(CLOCK_MONOTONIC) + (r->v ? 0 : interval_ns); /* -d: a table at once */
+	while (!stop && !r->p.err) {
+		pipeline_clock(&r->p);
+		err = tracer__poll(r->t, POLL_MS);
 		if (err < 0 && err != -EINTR) {
 			fprintf(stderr, "nettracer: reading events: %s\n", strerror(-err));
-			goto out;
+			return -1;
 		}
-		if (v.table && display_keys(&v))
-			next_dump = now_ns(CLOCK_MONOTONIC); /* Enter: the next one an interval later */
-		if (v.table && table_term_changed())
-			display_draw(&v); /* resized, or back from a stop: the same rows again */
+		if (r->v) {
+			int keys = display__poll(r->v);
+
+			if (keys & DISPLAY_QUIT)
+				stop = 1;
+			if (keys & DISPLAY_DUMP)
+				next_dump = now_ns(CLOCK_MONOTONIC); /* the next one an interval later */
+		}
 		if (now_ns(CLOCK_MONOTONIC) >= next_dump) {
 			next_dump += interval_ns;
-			/* Without metrics to report, entries whose close was missed still go. */
-			if (!v.table && !(cfg->filter.events & NT_REPORT_METRICS))
-				err = tracer__sweep(t);
-			else
-				err = dump(t, &p, v.table ? &v : NULL);
-			if (err && err != -EPIPE) {
-				fprintf(stderr, "nettracer: metrics dump: %s\n", strerror(-err));
-				goto out;
-			}
-			if (v.table)
-				display_draw(&v);
-			warn_map_full(t, cfg->map_size, &map_full_seen);
+			if (dump_due(r))
+				return -1;
+			warn_map_full(r->t, r->cfg->tracer.map_size, &map_full_seen);
 		}
 		if (reopen) {
 			reopen = 0;
-			err = output__reopen(p.out);
+			err = output__reopen(r->p.out);
 			if (err)
-				fprintf(stderr, "nettracer: reopening '%s': %s\n", cfg->output,
+				fprintf(stderr, "nettracer: reopening '%s': %s\n", r->cfg->output.path,
 					strerror(-err));
 		}
-		if (!p.err) {
-			pipeline_report_gap(&p);
-			p.err = output__flush(p.out);
-			watch_output(p.out, &watch);
+		if (!r->p.err) {
+			pipeline_report_gap(&r->p);
+			r->p.err = output__flush(r->p.out);
+			watch_output(r->p.out, &r->watch);
 		}
 	}
+	return 0;
+}
+
+/* What the ring and the output still hold, written; 0, or -1 when it could not be. */
+static int finish(struct run *r)
+{
+	struct pipeline *p = &r->p;
+
 	/* Samples below the wake-up threshold are still in the ring. */
-	pipeline_clock(&p);
-	tracer__consume(t);
-	settle_lost(t, &p);
-	if (!p.err) {
+	pipeline_clock(p);
+	tracer__consume(r->t);
+	settle_lost(r->t, p);
+	if (!p->err) {
 		/* Twice: a gap whose report did not fit is reported once the rest is written. */
-		p.err = output__drain(p.out);
-		pipeline_report_gap(&p);
-		if (!p.err)
-			p.err = output__drain(p.out);
+		p->err = output__drain(p->out);
+		pipeline_report_gap(p);
+		if (!p->err)
+			p->err = output__drain(p->out);
 	}
-	if (p.err && p.err != -EPIPE) {
+	if (p->err && p->err != -EPIPE) {
 		struct output_status st;
 
-		output__status(p.out, &st);
+		output__status(p->out, &st);
 		fprintf(stderr, "nettracer: writing %s: %s; %llu records could not be written\n",
-			watch.name, strerror(-p.err), (unsigned long long)st.held);
+			r->watch.name, strerror(-p->err), (unsigned long long)st.held);
+		return -1;
+	}
+	watch_output(p->out, &r->watch);
+	return 0;
+}
+
+static void teardown(struct run *r)
+{
+	display__free(r->v); /* before the summary, and replays what stderr got meanwhile */
+	if (r->t)
+		print_summary(r->t, &r->p);
+	tracer__destroy(r->t);
+	if (r->topts.cgroup_fd >= 0)
+		close(r->topts.cgroup_fd);
+	cgroups__destroy(r->p.cgroups);
+	metrics__free(r->p.metrics);
+	json_fmt_free(r->js.fmt);
+	output__close(r->p.out);
+}
+
+static int run(const struct config *cfg)
+{
+	struct run r = {
+		.cfg = cfg,
+		.p.clock_offset = event_clock_offset(),
+		.p.report_lost = cfg->tracer.filter.events & NT_REPORT_LOST,
+		.topts = cfg->tracer,
+		.watch.name = to_stdout(cfg) ? "standard output" : cfg->output.path,
+		.in_fd = -1,
+	};
+	int ret = 1, err;
+
+	r.topts.on_sample = pipeline_sample;
+	r.topts.on_lost = pipeline_lost;
+	r.topts.ctx = &r.p;
+	if (check_start(cfg))
+		return 1;
+	/* Before anything is opened: a closed stdin's descriptor would go to the next file. */
+	if (cfg->display && fcntl(STDIN_FILENO, F_GETFD) >= 0)
+		r.in_fd = STDIN_FILENO;
+	if (open_pipeline(&r))
+		goto out;
+	install_signals();
+	if (start_tracer(&r))
+		goto out;
+	say_started(&r);
+	if (r.v && (err = display__start(r.v))) {
+		fprintf(stderr, "nettracer: cannot set up the terminal: %s\n", strerror(-err));
 		goto out;
 	}
-	watch_output(p.out, &watch);
-	ret = 0;
+	if (!trace(&r) && !finish(&r))
+		ret = 0;
 out:
-	if (v.table)
-		table_term_close(); /* before the summary, and replays what stderr got meanwhile */
-	table__free(v.table);
-	if (t)
-		print_summary(t, &p);
-	tracer__destroy(t);
-	if (opts.cgroup_fd >= 0)
-		close(opts.cgroup_fd);
-	cgroups__destroy(p.cgroups);
-	metrics__free(p.metrics);
-	json_fmt_free(p.json);
-	output__close(p.out);
+	teardown(&r);
 	return ret;
 }
 

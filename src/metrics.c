@@ -6,6 +6,8 @@
 #include "event.h"
 #include "metrics.h"
 
+#define SOCK_DONE 1 /* enum sock_flags: tcp_fin() sets it */
+
 /* What the last report of one connection said. A connection is its socket address and its
  * birth: the kernel reuses a socket's memory at once, and a counter that went down is then
  * another connection's, not a wrap. */
@@ -110,6 +112,36 @@ static bool remember(struct metrics *m, const struct seen *s)
 	return true;
 }
 
+static bool fin_sent_state(uint8_t state)
+{
+	return state == NT_TCP_FIN_WAIT1 || state == NT_TCP_FIN_WAIT2 || state == NT_TCP_CLOSING ||
+	       state == NT_TCP_LAST_ACK || state == NT_TCP_TIME_WAIT;
+}
+
+static uint64_t sub_floor(uint64_t v, uint64_t n)
+{
+	return v > n ? v - n : 0;
+}
+
+void metrics_from_counters(struct record_metrics *m, const struct nt_counters *c, uint8_t direction)
+{
+	/* prev_state is the state before TCP_CLOSE for a close, the current state otherwise. */
+	uint8_t st = c->prev_state;
+	/* The SYN of an active open is counted as acknowledged; a passive open starts at 0. */
+	uint64_t syn = direction == NT_DIR_OUTBOUND;
+	uint64_t fin_acked = fin_sent_state(st) && c->snd_una == c->write_seq;
+	/* Not the state: an orphan in FIN_WAIT1 becomes time-wait before the peer's FIN. */
+	uint64_t fin_received = !!(c->sk_flags & (1 << SOCK_DONE));
+
+	m->bytes_sent = sub_floor(c->bytes_acked, syn + fin_acked);
+	m->bytes_received = sub_floor(c->bytes_received, fin_received);
+	m->packets_sent = c->segs_out;
+	m->packets_received = c->segs_in;
+	m->retransmits = c->total_retrans;
+	m->rtt_us = c->srtt_us >> 3;
+	m->rttvar_us = c->mdev_us >> 2;
+}
+
 bool metrics__conn(struct metrics *m, uint64_t sk, const struct nt_conn *conn, uint64_t time_ns,
 		   struct record *rec)
 {
@@ -124,7 +156,7 @@ bool metrics__conn(struct metrics *m, uint64_t sk, const struct nt_conn *conn, u
 	rec->time_ns = time_ns;
 	rec->has_metrics = true;
 	event_fill_conn(rec, &conn->tuple, &conn->owner, conn->netns, conn->direction);
-	event_metrics(&rec->metrics, &conn->counters, conn->direction);
+	metrics_from_counters(&rec->metrics, &conn->counters, conn->direction);
 	if (!m->incremental)
 		return true;
 	now.totals = rec->metrics;

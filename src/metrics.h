@@ -27,6 +27,10 @@ int metrics__end(struct metrics *m);
 /* A close record's final totals become the delta since the last dump (-i). */
 void metrics__close(struct metrics *m, struct record *rec);
 
+/* The reported metrics from the kernel's counters: bytes without the SYN and FIN that the
+ * kernel counts as a byte each. */
+void metrics_from_counters(struct record_metrics *m, const struct nt_counters *c,
+			   uint8_t direction);
 /* now - prev for a kernel counter of `bits` width: a wrap counts on, a reset starts over. */
 uint64_t metrics_counter_delta(uint64_t now, uint64_t prev, unsigned int bits);
 /* out = now - prev, field by field; RTT fields are copied from now. */

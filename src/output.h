@@ -8,6 +8,13 @@
 
 struct output;
 
+/* -o, --rotate-size, --rotate-keep. */
+struct output_opts {
+	const char *path;	  /* NULL or "-": stdout */
+	uint64_t rotate_size;	  /* bytes, 0 for none; only for a file */
+	unsigned int rotate_keep; /* FILE.1 ... FILE.N */
+};
+
 /* Records held while writing fails: beyond this, new records are dropped and counted. */
 #define OUTPUT_HOLD_SIZE (1024 * 1024)
 

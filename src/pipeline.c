@@ -1,13 +1,13 @@
-/* Decode → format → sink for every record source. */
+/* Decode → describe → number → sink for every record source. */
 #include "config.h"
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 #include "cgroup.h"
 #include "event.h"
-#include "json.h"
+#include "metrics.h"
+#include "output.h"
 #include "pipeline.h"
-#include "table.h"
 
 /* Records the sink dropped (a full disk, a stalled reader) are reported by a lost record ahead
  * of the first record it takes again; the sink drops every record until then. */
@@ -19,7 +19,7 @@ void pipeline_report_gap(struct pipeline *p)
 
 	if (!n)
 		return;
-	if (!p->report_lost || p->table) {
+	if (!p->report_lost) {
 		output__report_gap(p->out, NULL, 0, n);
 		return;
 	}
@@ -62,8 +62,6 @@ static void describe(struct pipeline *p, struct record *rec)
 
 void pipeline_emit(struct pipeline *p, struct record *rec)
 {
-	char line[JSON_LINE_MAX];
-	ssize_t len;
 	int err;
 
 	if (p->err)
@@ -76,29 +74,17 @@ void pipeline_emit(struct pipeline *p, struct record *rec)
 		describe(p, rec);
 	if (!is_gap_report(rec))
 		pipeline_report_gap(p);
-	if (p->table) {
-		if (rec->type == RECORD_METRICS)
-			p->err = table__add(p->table, rec);
-		return;
-	}
-	/* Numbered before formatting: a record that cannot be formatted still takes its number,
-	 * so the gap in seq shows a reader that one is missing. */
+	/* Numbered before the sink formats it: a record that cannot be formatted still takes its
+	 * number, so the gap in seq shows a reader that one is missing. */
 	rec->seq = ++p->seq;
-	len = json_format(p->json, rec, line, sizeof(line));
-	if (len < 0) {
-		p->stats.format_failed++;
-		return;
-	}
-	if (is_gap_report(rec))
-		err = output__report_gap(p->out, line, len, rec->lost_count);
-	else
-		err = output__write(p->out, line, len);
-	if (err == -ENOBUFS)
-		return; /* dropped: the sink counts it, and a lost record will say so */
-	if (err)
-		p->err = err;
-	else
+	err = p->sink.record(p->sink.ctx, rec);
+	if (err == 0)
 		p->stats.records++;
+	else if (err == -EMSGSIZE)
+		p->stats.format_failed++;
+	/* -ENOBUFS: dropped, the output counts it and a lost record will say so. */
+	else if (err != -ENOBUFS && err != SINK_SKIPPED)
+		p->err = err;
 }
 
 void pipeline_clock(struct pipeline *p)

@@ -1,15 +1,18 @@
-/* The one record flow: raw sample or map entry → decode → record → JSON → sink. */
+/* The one record flow: raw sample or map entry → decode → record → sink. */
 #ifndef NT_PIPELINE_H
 #define NT_PIPELINE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "metrics.h"
-#include "output.h"
+#include <linux/types.h>
+#include "record.h"
+#include "sink.h"
+#include "../bpf/nettracer.h"
 
-struct json_fmt;
 struct cgroups;
+struct metrics;
+struct output;
 
 struct pipeline_stats {
 	uint64_t records;     /* lines the sink took (some may still be held at exit) */
@@ -23,14 +26,13 @@ struct pipeline_stats {
 #define PIPELINE_MAX_CPUS 1024
 
 struct pipeline {
-	struct output *out;
+	struct sink sink;     /* takes every record: JSON lines, or the -d table's rows */
+	struct output *out;   /* where the sink's records go: a gap it drops is reported */
 	struct metrics *metrics;
-	struct json_fmt *json;
 	int64_t clock_offset; /* CLOCK_BOOTTIME → wall clock, ns */
 	bool report_lost;     /* write lost records (they are counted either way) */
-	struct table *table;  /* -d: metrics records become its rows, nothing is written */
 	int err;	      /* first sink error (-EPIPE: the reader left) */
-	uint64_t seq;	      /* seq of the last record formatted */
+	uint64_t seq;	      /* seq of the last record handed to the sink */
 	struct pipeline_stats stats;
 	uint64_t lost_cpu[PIPELINE_MAX_CPUS]; /* lost, as the kernel reported it, per CPU */
 	struct cgroups *cgroups; /* names the owners' cgroups; NULL: no cgroup paths */
@@ -52,7 +54,7 @@ void pipeline_sample(void *pipeline, int cpu, const void *data, size_t size);
 void pipeline_lost(void *pipeline, int cpu, uint64_t count);
 /* One conns map entry of a dump at time_ns. */
 int pipeline_conn(struct pipeline *p, uint64_t sk, const struct nt_conn *conn, uint64_t time_ns);
-/* Numbers rec (rec->seq) and writes it to the sink. */
+/* Numbers rec (rec->seq) and hands it to the sink. */
 void pipeline_emit(struct pipeline *p, struct record *rec);
 /* A lost record (reason output) for the records the sink dropped, if it has room for it now. */
 void pipeline_report_gap(struct pipeline *p);

@@ -79,7 +79,7 @@ bool procnet_tcp_line(const char *line, bool v6, struct nt_seed *s)
 		   local, &lport, remote, &rport, &state, &ino) != 6)
 		return false;
 	if (!parse_addr(local, v6 ? 4 : 1, s->tuple.saddr) ||
-	    !parse_addr(remote, v6 ? 4 : 1, s->tuple.daddr) || state > 0xff)
+	    !parse_addr(remote, v6 ? 4 : 1, s->tuple.daddr)) /* %2x: state fits in a byte */
 		return false;
 	s->tuple.family = v6 ? AF_INET6 : AF_INET;
 	s->tuple.sport = lport;

@@ -15,13 +15,7 @@
 #include "cgroup.h"
 #include "procnet.h"
 #include "snapshot.h"
-
-/* TCP states (include/net/tcp_states.h) */
-#define TCP_SYN_SENT 2
-#define TCP_SYN_RECV 3
-#define TCP_TIME_WAIT 6
-#define TCP_CLOSE 7
-#define TCP_LISTEN 10
+#include "tracer.h"
 
 struct seeds {
 	struct nt_seed *v;
@@ -47,8 +41,8 @@ static int cmp_seed(const void *a, const void *b)
 {
 	const struct nt_seed *x = a, *y = b;
 
-	if ((x->state == TCP_LISTEN) != (y->state == TCP_LISTEN))
-		return x->state == TCP_LISTEN ? -1 : 1;
+	if ((x->state == NT_TCP_LISTEN) != (y->state == NT_TCP_LISTEN))
+		return x->state == NT_TCP_LISTEN ? -1 : 1;
 	if (x->netns != y->netns)
 		return x->netns < y->netns ? -1 : 1;
 	return (int)x->tuple.sport - (int)y->tuple.sport;
@@ -58,7 +52,7 @@ static int cmp_seed(const void *a, const void *b)
 static enum nt_direction direction_of(const struct seeds *seeds, size_t nl,
 				      const struct nt_seed *s)
 {
-	struct nt_seed key = { .state = TCP_LISTEN, .netns = s->netns,
+	struct nt_seed key = { .state = NT_TCP_LISTEN, .netns = s->netns,
 			       .tuple.sport = s->tuple.sport };
 
 	return nl && bsearch(&key, seeds->v, nl, sizeof(key), cmp_seed) ? NT_DIR_INBOUND
@@ -105,7 +99,7 @@ static void track_all(struct tracer *t, const struct seeds *seeds, const struct 
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (seeds->n)
 		qsort(seeds->v, seeds->n, sizeof(*seeds->v), cmp_seed);
-	while (nl < seeds->n && seeds->v[nl].state == TCP_LISTEN)
+	while (nl < seeds->n && seeds->v[nl].state == NT_TCP_LISTEN)
 		nl++;
 	for (i = nl; i < seeds->n; i++) {
 		const struct nt_seed *s = &seeds->v[i];
@@ -153,8 +147,8 @@ static ino_t ns_new(struct ns_list *seen, const char *path)
 /* A connection with counters to dump: not a listener, not a request or time-wait socket. */
 static bool trackable(uint8_t state)
 {
-	return state != TCP_LISTEN && state != TCP_SYN_SENT && state != TCP_SYN_RECV &&
-	       state != TCP_TIME_WAIT && state != TCP_CLOSE;
+	return state != NT_TCP_LISTEN && state != NT_TCP_SYN_SENT && state != NT_TCP_SYN_RECV &&
+	       state != NT_TCP_TIME_WAIT && state != NT_TCP_CLOSE;
 }
 
 /* Listeners (for the direction) and connections of the namespace this thread is in. */
@@ -177,7 +171,7 @@ static void seed_file(struct tracer *t, const char *name, bool v6, uint32_t netn
 				continue; /* closed meanwhile */
 			s.sk = sk;
 		}
-		if (s.state == TCP_LISTEN || s.sk)
+		if (s.state == NT_TCP_LISTEN || s.sk)
 			collect(seeds, &s);
 	}
 	fclose(f);

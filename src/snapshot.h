@@ -2,7 +2,6 @@
 #ifndef NT_SNAPSHOT_H
 #define NT_SNAPSHOT_H
 
-#include "tracer.h"
 
 struct snapshot_stats {
 	unsigned int netns;   /* network namespaces walked */
@@ -11,6 +10,7 @@ struct snapshot_stats {
 };
 
 struct cgroups;
+struct tracer;
 
 struct snapshot_opts {
 	struct cgroups *cgroups;   /* gives the owners' cgroup ids; may be NULL */

@@ -1,4 +1,4 @@
-/* The -d live view: metrics records of one dump → a text table; and the terminal it owns. */
+/* The -d live view: metrics records of one dump → a text table; pure, no I/O. */
 #ifndef NT_TABLE_H
 #define NT_TABLE_H
 
@@ -75,31 +75,5 @@ int table__add(struct table *t, const struct record *rec);
  * the next call; NULL with errno set. */
 const char *table__render(struct table *t, const struct table_header *hdr, unsigned int width,
 			  unsigned int height, bool ansi, size_t *len);
-
-/* ---- The terminal, while -d runs on one. ---- */
-
-/* Keys read by table_keys(). */
-enum {
-	TABLE_KEY_REFRESH = 1, /* Enter */
-	TABLE_KEY_QUIT = 2,    /* q */
-	TABLE_KEY_EOF = 4,     /* the input ended or cannot be read: stop asking */
-};
-
-/*
- * Takes over the terminal. in_fd (-1: none), when it is a terminal and nettracer is in its
- * foreground, goes to non-canonical no-echo mode so that a key acts at once; out_fd (-1: none)
- * shows the alternate screen with the cursor hidden, and stderr is held back until
- * table_term_close() so that no message vanishes with that screen. Everything is given back on
- * table_term_close(), on SIGTSTP (and taken again on SIGCONT) and on SIGQUIT. 0 or -errno.
- */
-int table_term_open(int in_fd, int out_fd);
-/* Gives the terminal back as it was and replays what stderr got meanwhile; safe to repeat. */
-void table_term_close(void);
-/* True once after the terminal was resized or given back after a stop: redraw. */
-bool table_term_changed(void);
-/* Columns and lines of the terminal at fd. 0 or -errno. */
-int table_term_size(int fd, unsigned int *width, unsigned int *height);
-/* Reads the keys waiting on fd without blocking: TABLE_KEY_* bits, 0 when there are none. */
-int table_keys(int fd);
 
 #endif /* NT_TABLE_H */

@@ -5,7 +5,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,7 +19,7 @@
 #include "nettracer.skel.h"
 #include "nettracer_offsets.skel.h"
 
-#define MAX_HOOKS 5
+#define MAX_HOOKS 6
 #define RESET_GROUPS 2
 /* Samples per wake-up of the reader, at most: a wake-up per sample costs more than the tracing
  * itself at high connection rates. Reader CPU per storm connection, 4 samples each, measured
@@ -29,25 +28,48 @@
 #define WAKEUP_EVENTS_MAX 256
 #define DUMP_BATCH 1024
 
+/* The programs of either object (bpf/nettracer.bpf.c), taken from its skeleton by name at
+ * compile time: a renamed program does not build. */
+enum prog {
+	PROG_NONE, /* ends a list of hooks */
+	PROG_SET_STATE,
+	PROG_SET_STATE_NESTED,
+	PROG_FX_ACCEPT,	     /* the BTF object only */
+	PROG_KR_ACCEPT,
+	PROG_EXIT_ACCEPT4,
+	PROG_EXIT_ACCEPT,
+	PROG_ENTER_ACCEPT4,  /* the offsets object only: it cannot walk the fd table */
+	PROG_ENTER_ACCEPT,   /* the offsets object only */
+	PROG_RECEIVE_RESET,
+	PROG_SEND_RESET_REASON,
+	PROG_SEND_RESET,
+	PROG_REFRESH,
+	PROG_LOOKUP,
+	PROG_PEEK,	     /* the offsets object only */
+	NPROGS,
+};
+
 struct strategy {
 	const char *name;
 	enum attach_mode mode;
 	/* NULL when usable, else why this kernel cannot use it. */
 	const char *(*unavailable)(const struct tracer *t);
-	const char *hooks[MAX_HOOKS]; /* program names in bpf/nettracer.bpf.c */
-	/* More hooks for the offset-based object, which cannot walk the fd table. */
-	const char *offsets_hooks[2];
+	enum prog hooks[MAX_HOOKS]; /* PROG_NONE-ended; those the object lacks are skipped */
 };
 
 struct tracer {
+	/* One of the two skeletons, by offset mode; obj and the pointers below are its. */
+	struct nettracer_bpf *btf_skel;
+	struct nettracer_offsets_bpf *off_skel;
 	struct bpf_object *obj;
+	struct bpf_program *prog[NPROGS]; /* NULL: not in this object */
+	struct bpf_map *conns, *stats, *events, *lookup_io, *cgroup_filter;
+	struct nt_filter *filter; /* .rodata: writable until load */
+	struct nettracer_offsets_bpf__bss *bss; /* the offsets object's globals, once loaded */
 	bool offsets; /* the offset-based object: no BTF needed, offsets guessed */
-	int conns_fd, stats_fd, events_fd, refresh_fd;
-	int lookup_fd, lookup_io_fd;
-	void *bss; /* the offsets object's global variables, mapped */
-	size_t bss_size;
+	int conns_fd, stats_fd, refresh_fd, lookup_fd, lookup_io_fd;
 	struct perf_buffer *pb;
-	struct bpf_link *links[MAX_HOOKS + 2 + RESET_GROUPS];
+	struct bpf_link *links[MAX_HOOKS + RESET_GROUPS];
 	const struct strategy *strategy;
 	char reason[160];
 	tracer_sample_fn on_sample;
@@ -103,170 +125,171 @@ static const struct strategy strategies[] = {
 	{ "fentry",
 	  ATTACH_FENTRY,
 	  fentry_unavailable,
-	  { "tp_set_state", "tp_set_state_nested", "fx_inet_csk_accept" } },
+	  { PROG_SET_STATE, PROG_SET_STATE_NESTED, PROG_FX_ACCEPT } },
 	{ "kprobe",
 	  ATTACH_KPROBE,
 	  kprobe_unavailable,
-	  { "tp_set_state", "tp_set_state_nested", "kr_inet_csk_accept" } },
+	  { PROG_SET_STATE, PROG_SET_STATE_NESTED, PROG_KR_ACCEPT } },
 	{ "tracepoint",
 	  ATTACH_TRACEPOINT,
 	  tracepoint_unavailable,
-	  { "tp_set_state", "tp_set_state_nested", "tp_exit_accept4", "tp_exit_accept" },
-	  { "tp_enter_accept4", "tp_enter_accept" } },
+	  /* The enter hooks are the offset-based object's, which cannot walk the fd table. */
+	  { PROG_SET_STATE, PROG_SET_STATE_NESTED, PROG_EXIT_ACCEPT4, PROG_EXIT_ACCEPT,
+	    PROG_ENTER_ACCEPT4, PROG_ENTER_ACCEPT } },
 };
-
-/* The programs of strategy s that object offsets (or the BTF object) attaches, NULL-ended. */
-static const char *hook(const struct strategy *s, bool offsets, unsigned int i)
-{
-	unsigned int n = 0;
-
-	while (n < MAX_HOOKS && s->hooks[n])
-		n++;
-	if (i < n)
-		return s->hooks[i];
-	i -= n;
-	return offsets && i < 2 ? s->offsets_hooks[i] : NULL;
-}
 
 /* Hooks of every strategy besides those above, rare events: of each group, the first that this
  * kernel attaches (the tracepoint's arguments grew). */
-static const char *const reset_hooks[RESET_GROUPS][2] = {
-	{ "tp_receive_reset" },
-	{ "tp_send_reset_reason", "tp_send_reset" },
+static const enum prog reset_hooks[RESET_GROUPS][2] = {
+	{ PROG_RECEIVE_RESET },
+	{ PROG_SEND_RESET_REASON, PROG_SEND_RESET },
 };
 
-static bool uses(const struct tracer *t, const char *prog)
+/* The i-th hook of the strategy that this object has; NULL past the last. */
+static struct bpf_program *hook(const struct tracer *t, unsigned int i)
 {
-	const char *name;
+	const enum prog *h = t->strategy->hooks;
+	unsigned int n;
+
+	for (n = 0; n < MAX_HOOKS && h[n]; n++)
+		if (t->prog[h[n]] && !i--)
+			return t->prog[h[n]];
+	return NULL;
+}
+
+/* Programs that load whatever the strategy: test runs, and the hooks it attaches. */
+static bool loads(const struct tracer *t, enum prog p)
+{
 	unsigned int i, j;
 
-	for (i = 0; (name = hook(t->strategy, t->offsets, i)); i++)
-		if (strcmp(name, prog) == 0)
+	if (p == PROG_REFRESH || p == PROG_LOOKUP || p == PROG_PEEK)
+		return true;
+	for (i = 0; i < MAX_HOOKS && t->strategy->hooks[i]; i++)
+		if (t->strategy->hooks[i] == p)
 			return true;
 	for (i = 0; i < RESET_GROUPS; i++)
 		for (j = 0; j < 2; j++)
-			if (reset_hooks[i][j] && strcmp(reset_hooks[i][j], prog) == 0)
+			if (reset_hooks[i][j] == p)
 				return true;
 	return false;
 }
 
 /* The first program of a reset group that attaches; NULL with errno set when none does. */
-static struct bpf_link *attach_first(struct tracer *t, const char *const *names)
+static struct bpf_link *attach_first(struct tracer *t, const enum prog *group)
 {
 	struct bpf_link *link = NULL;
 	unsigned int j;
 
-	for (j = 0; j < 2 && names[j] && !link; j++)
-		link = bpf_program__attach(bpf_object__find_program_by_name(t->obj, names[j]));
+	for (j = 0; j < 2 && group[j] && !link; j++)
+		link = bpf_program__attach(t->prog[group[j]]);
 	return link;
 }
 
-static int map_fd(struct tracer *t, const char *name)
+/* What both skeletons have under the same names. */
+#define TAKE_COMMON(t, skel)                                                            \
+	do {                                                                            \
+		(t)->obj = (skel)->obj;                                                 \
+		(t)->prog[PROG_SET_STATE] = (skel)->progs.tp_set_state;                 \
+		(t)->prog[PROG_SET_STATE_NESTED] = (skel)->progs.tp_set_state_nested;   \
+		(t)->prog[PROG_KR_ACCEPT] = (skel)->progs.kr_inet_csk_accept;           \
+		(t)->prog[PROG_EXIT_ACCEPT4] = (skel)->progs.tp_exit_accept4;           \
+		(t)->prog[PROG_EXIT_ACCEPT] = (skel)->progs.tp_exit_accept;             \
+		(t)->prog[PROG_RECEIVE_RESET] = (skel)->progs.tp_receive_reset;         \
+		(t)->prog[PROG_SEND_RESET_REASON] = (skel)->progs.tp_send_reset_reason; \
+		(t)->prog[PROG_SEND_RESET] = (skel)->progs.tp_send_reset;               \
+		(t)->prog[PROG_REFRESH] = (skel)->progs.refresh;                        \
+		(t)->prog[PROG_LOOKUP] = (skel)->progs.lookup;                          \
+		(t)->conns = (skel)->maps.conns;                                        \
+		(t)->stats = (skel)->maps.stats;                                        \
+		(t)->events = (skel)->maps.events;                                      \
+		(t)->lookup_io = (skel)->maps.lookup_io;                                \
+		(t)->cgroup_filter = (skel)->maps.cgroup_filter;                        \
+		(t)->filter = &(skel)->rodata->filter;                                  \
+	} while (0)
+
+/* Opens the object of the offset mode (both come from bpf/nettracer.bpf.c; only the field
+ * access differs). 0 or -errno. */
+static int open_skeleton(struct tracer *t)
 {
-	return bpf_map__fd(bpf_object__find_map_by_name(t->obj, name));
-}
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = "nettracer");
 
-/* The global variables of a section, writable before load. */
-static void *globals(struct tracer *t, const char *suffix)
-{
-	struct bpf_map *map;
-	size_t size;
-
-	bpf_object__for_each_map(map, t->obj) {
-		const char *name = bpf_map__name(map);
-		size_t n = strlen(name), m = strlen(suffix);
-
-		/* libbpf's own copy, what it loads: writable, though libbpf 1.1 declares it const. */
-		if (n >= m && strcmp(name + n - m, suffix) == 0)
-			return (void *)bpf_map__initial_value(map, &size);
-	}
-	return NULL;
-}
-
-/* libbpf 1.1 maps global variables onto the kernel's copy only for skeletons it loads itself. */
-static int map_bss(struct tracer *t)
-{
-	struct bpf_map *map;
-	const char *name;
-	size_t n;
-
-	bpf_object__for_each_map(map, t->obj) {
-		name = bpf_map__name(map);
-		n = strlen(name);
-		if (n < 4 || strcmp(name + n - 4, ".bss") != 0)
-			continue;
-		t->bss_size = (bpf_map__value_size(map) + getpagesize() - 1) & ~(getpagesize() - 1);
-		t->bss = mmap(NULL, t->bss_size, PROT_READ | PROT_WRITE, MAP_SHARED, bpf_map__fd(map),
-			      0);
-		if (t->bss == MAP_FAILED) {
-			t->bss = NULL;
+	if (t->offsets) {
+		t->off_skel = nettracer_offsets_bpf__open_opts(&open_opts);
+		if (!t->off_skel)
 			return -errno;
-		}
-		return 0;
+		TAKE_COMMON(t, t->off_skel);
+		t->prog[PROG_ENTER_ACCEPT4] = t->off_skel->progs.tp_enter_accept4;
+		t->prog[PROG_ENTER_ACCEPT] = t->off_skel->progs.tp_enter_accept;
+		t->prog[PROG_PEEK] = t->off_skel->progs.peek;
+	} else {
+		t->btf_skel = nettracer_bpf__open_opts(&open_opts);
+		if (!t->btf_skel)
+			return -errno;
+		TAKE_COMMON(t, t->btf_skel);
+		t->prog[PROG_FX_ACCEPT] = t->btf_skel->progs.fx_inet_csk_accept;
 	}
-	return -ENOENT;
+	return 0;
+}
+
+static int load_skeleton(struct tracer *t)
+{
+	int err;
+
+	if (!t->offsets)
+		return nettracer_bpf__load(t->btf_skel);
+	err = nettracer_offsets_bpf__load(t->off_skel);
+	if (err)
+		return err;
+	/* The skeleton maps .bss onto the kernel's copy at load. */
+	t->bss = t->off_skel->bss;
+	return 0;
 }
 
 static int load(struct tracer *t, const struct tracer_opts *opts, const char **why)
 {
-	/* Both objects come from bpf/nettracer.bpf.c; only the field access differs. */
-	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = "nettracer");
 	struct bpf_program *prog;
-	struct nt_filter *filter;
-	const void *elf;
 	unsigned int i, j;
-	size_t size;
 	int err;
 
-	elf = t->offsets ? nettracer_offsets_bpf__elf_bytes(&size) : nettracer_bpf__elf_bytes(&size);
-	t->obj = bpf_object__open_mem(elf, size, &open_opts);
-	if (!t->obj) {
+	err = open_skeleton(t);
+	if (err) {
 		*why = "opening the BPF object";
-		return -errno;
+		return err;
 	}
-	bpf_object__for_each_program(prog, t->obj) {
-		const char *name = bpf_program__name(prog);
-		bool always = strcmp(name, "refresh") == 0 || strcmp(name, "peek") == 0 ||
-			      strcmp(name, "lookup") == 0;
-
-		bpf_program__set_autoload(prog, always || uses(t, name));
-	}
-	bpf_map__set_max_entries(bpf_object__find_map_by_name(t->obj, "conns"), opts->map_size);
-	filter = globals(t, ".rodata");
-	if (filter)
-		*filter = *opts->filter; /* the only .rodata variable */
-	err = bpf_object__load(t->obj);
+	bpf_object__for_each_program(prog, t->obj)
+		bpf_program__set_autoload(prog, false);
+	for (i = 0; i < NPROGS; i++)
+		if (t->prog[i] && loads(t, i))
+			bpf_program__set_autoload(t->prog[i], true);
+	bpf_map__set_max_entries(t->conns, opts->map_size);
+	*t->filter = opts->filter; /* the only .rodata variable */
+	err = load_skeleton(t);
 	if (err) {
 		*why = "loading the BPF programs";
 		return err;
 	}
-	t->conns_fd = map_fd(t, "conns");
-	t->stats_fd = map_fd(t, "stats");
-	t->events_fd = map_fd(t, "events");
-	t->refresh_fd = bpf_program__fd(bpf_object__find_program_by_name(t->obj, "refresh"));
-	t->lookup_fd = bpf_program__fd(bpf_object__find_program_by_name(t->obj, "lookup"));
-	t->lookup_io_fd = map_fd(t, "lookup_io");
+	if (t->offsets && !t->bss) {
+		*why = "mapping the BPF global variables";
+		return -ENOENT;
+	}
+	t->conns_fd = bpf_map__fd(t->conns);
+	t->stats_fd = bpf_map__fd(t->stats);
+	t->refresh_fd = bpf_program__fd(t->prog[PROG_REFRESH]);
+	t->lookup_fd = bpf_program__fd(t->prog[PROG_LOOKUP]);
+	t->lookup_io_fd = bpf_map__fd(t->lookup_io);
 	if (opts->cgroup_fd >= 0) {
 		__u32 zero = 0, fd = opts->cgroup_fd;
 
-		if (bpf_map_update_elem(map_fd(t, "cgroup_filter"), &zero, &fd, BPF_ANY)) {
+		if (bpf_map_update_elem(bpf_map__fd(t->cgroup_filter), &zero, &fd, BPF_ANY)) {
 			*why = "setting the cgroup filter";
 			return -errno;
 		}
 	}
-	if (t->offsets) {
-		err = map_bss(t);
-		if (err) {
-			*why = "mapping the BPF global variables";
-			return err;
-		}
-	}
-	for (i = 0; hook(t->strategy, t->offsets, i); i++) {
-		prog = bpf_object__find_program_by_name(t->obj, hook(t->strategy, t->offsets, i));
-		t->links[i] = prog ? bpf_program__attach(prog) : NULL;
+	for (i = 0; (prog = hook(t, i)); i++) {
+		t->links[i] = bpf_program__attach(prog);
 		if (!t->links[i]) {
 			*why = "attaching the BPF programs";
-			return prog ? -errno : -EOPNOTSUPP;
+			return -errno;
 		}
 	}
 	for (j = 0; j < RESET_GROUPS; j++, i++) {
@@ -287,11 +310,14 @@ static void unload(struct tracer *t)
 		bpf_link__destroy(t->links[i]);
 		t->links[i] = NULL;
 	}
-	if (t->bss)
-		munmap(t->bss, t->bss_size);
-	t->bss = NULL;
-	bpf_object__close(t->obj);
+	/* The skeletons unmap their globals and close their object. */
+	nettracer_bpf__destroy(t->btf_skel);
+	nettracer_offsets_bpf__destroy(t->off_skel);
+	t->btf_skel = NULL;
+	t->off_skel = NULL;
 	t->obj = NULL;
+	t->bss = NULL;
+	memset(t->prog, 0, sizeof(t->prog));
 }
 
 static enum bpf_perf_event_ret on_perf_event(void *ctx, int cpu, struct perf_event_header *hdr)
@@ -337,7 +363,7 @@ static int open_perf_buffer(struct tracer *t, unsigned int pages, const char **w
 		.wakeup_events = wakeup_events(pages),
 	};
 
-	t->pb = perf_buffer__new_raw(t->events_fd, pages, &attr, on_perf_event, t, NULL);
+	t->pb = perf_buffer__new_raw(bpf_map__fd(t->events), pages, &attr, on_perf_event, t, NULL);
 	if (!t->pb) {
 		*why = "creating the perf buffer";
 		return -errno;
@@ -493,17 +519,15 @@ int tracer__lookup(struct tracer *t, const struct nt_tuple *tuple, uint64_t *sk)
 {
 	static const char packet[64]; /* test runs of tc programs need an Ethernet frame */
 	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = packet, .data_size_in = sizeof(packet));
-	bool v4 = tuple->family == AF_INET ||
-		  (event_v4_mapped(tuple->saddr) && event_v4_mapped(tuple->daddr));
+	const uint8_t *v4s, *v4d;
+	bool v4 = event_tuple_v4(tuple, &v4s, &v4d);
 	struct nt_lookup io = { .sport = tuple->sport, .dport = tuple->dport, .v6 = !v4 };
 	__u32 zero = 0;
 	int err;
 
 	/* A v4-mapped connection is found by its IPv4 addresses, as its packets are. */
-	memcpy(io.saddr, tuple->family == AF_INET6 && v4 ? tuple->saddr + 12 : tuple->saddr,
-	       v4 ? 4 : 16);
-	memcpy(io.daddr, tuple->family == AF_INET6 && v4 ? tuple->daddr + 12 : tuple->daddr,
-	       v4 ? 4 : 16);
+	memcpy(io.saddr, v4 ? v4s : tuple->saddr, v4 ? 4 : 16);
+	memcpy(io.daddr, v4 ? v4d : tuple->daddr, v4 ? 4 : 16);
 	if (bpf_map_update_elem(t->lookup_io_fd, &zero, &io, BPF_ANY))
 		return -errno;
 	err = bpf_prog_test_run_opts(t->lookup_fd, &run);
@@ -524,11 +548,6 @@ int tracer__track(struct tracer *t, uint64_t sk, const struct nt_conn *conn)
 	return 0;
 }
 
-static struct nettracer_offsets_bpf__bss *guess_vars(struct tracer *t)
-{
-	return t->bss;
-}
-
 bool tracer__needs_offsets(const struct tracer *t)
 {
 	return t->offsets;
@@ -538,37 +557,36 @@ int tracer__guess_begin(struct tracer *t, uint32_t tgid)
 {
 	if (!t->bss)
 		return -EOPNOTSUPP;
-	guess_vars(t)->guess_sk = 0;
-	guess_vars(t)->guess_tgid = tgid;
+	t->bss->guess_sk = 0;
+	t->bss->guess_tgid = tgid;
 	return 0;
 }
 
 uint64_t tracer__guess_sk(struct tracer *t)
 {
-	return guess_vars(t)->guess_sk;
+	return t->bss->guess_sk;
 }
 
 int tracer__peek(struct tracer *t, uint64_t addr, void *buf)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, run);
-	struct bpf_program *peek = bpf_object__find_program_by_name(t->obj, "peek");
 	int err;
 
-	guess_vars(t)->peek_addr = addr;
-	err = bpf_prog_test_run_opts(bpf_program__fd(peek), &run);
+	t->bss->peek_addr = addr;
+	err = bpf_prog_test_run_opts(bpf_program__fd(t->prog[PROG_PEEK]), &run);
 	if (err)
 		return err;
 	if (run.retval)
 		return (int)run.retval; /* bpf_probe_read_kernel() failed: not readable memory */
-	memcpy(buf, guess_vars(t)->peek_buf, NT_PEEK_SIZE);
+	memcpy(buf, t->bss->peek_buf, NT_PEEK_SIZE);
 	return 0;
 }
 
 void tracer__set_offsets(struct tracer *t, const struct nt_offsets *offsets)
 {
-	guess_vars(t)->nt_offsets = *offsets;
+	t->bss->nt_offsets = *offsets;
 	/* The probes read nt_offsets only once they see nt_ready. */
-	__atomic_store_n(&guess_vars(t)->nt_ready, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&t->bss->nt_ready, 1, __ATOMIC_RELEASE);
 }
 
 int tracer__ncpu(void)
@@ -609,25 +627,25 @@ int tracer__stats(struct tracer *t, uint64_t stats[NT_STAT_MAX])
 uint64_t tracer__missed(struct tracer *t, char *detail, size_t size)
 {
 	uint64_t stats[NT_STAT_MAX] = {}, first = 0, others = 0;
+	struct bpf_program *prog;
 	unsigned int i;
 	size_t n = 0;
 
-	for (i = 0; hook(t->strategy, t->offsets, i); i++) {
-		const char *name = hook(t->strategy, t->offsets, i);
-		struct bpf_program *prog = bpf_object__find_program_by_name(t->obj, name);
+	for (i = 0; (prog = hook(t, i)); i++) {
+		const char *name = bpf_program__name(prog);
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
 
-		if (!prog || bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+		if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
 			continue;
 		if (detail && n < size)
 			n += snprintf(detail + n, size - n, "%s%s %llu", n ? ", " : "", name,
 				      (unsigned long long)info.recursion_misses);
 		/* The second state change program takes what the first misses; its own skips
 		 * come while it runs, when the first was idle and took the change. */
-		if (!strcmp(name, "tp_set_state"))
+		if (prog == t->prog[PROG_SET_STATE])
 			first += info.recursion_misses;
-		else if (strcmp(name, "tp_set_state_nested"))
+		else if (prog != t->prog[PROG_SET_STATE_NESTED])
 			others += info.recursion_misses;
 	}
 	/* Read after the misses: a change in between is then seen taken, never missed alone. Only

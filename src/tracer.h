@@ -6,21 +6,36 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <linux/types.h>
-#include "cli.h"
 #include "../bpf/nettracer.h"
 
 struct tracer;
+
+/* --attach: which hooks; auto takes the cheapest this kernel has. */
+enum attach_mode {
+	ATTACH_AUTO,
+	ATTACH_TRACEPOINT,
+	ATTACH_KPROBE,
+	ATTACH_FENTRY,
+};
+
+/* --offsets: where the probes get struct offsets from; auto guesses without kernel BTF. */
+enum offsets_mode {
+	OFFSETS_AUTO,
+	OFFSETS_BTF,
+	OFFSETS_GUESS,
+};
 
 typedef void (*tracer_sample_fn)(void *ctx, int cpu, const void *data, size_t size);
 typedef void (*tracer_lost_fn)(void *ctx, int cpu, uint64_t count);
 typedef int (*tracer_conn_fn)(void *ctx, uint64_t sk, const struct nt_conn *conn);
 
+/* What the command line chooses (cli.c fills it), and where samples go (main.c fills that). */
 struct tracer_opts {
 	enum attach_mode attach;
 	enum offsets_mode offsets;
 	unsigned int map_size;
 	unsigned int perf_pages;
-	const struct nt_filter *filter;
+	struct nt_filter filter; /* -p, --port, --netns, --no-loopback, --events, --cgroup */
 	int cgroup_fd; /* with filter->cgroup: an open cgroup v2 directory; -1 otherwise */
 	tracer_sample_fn on_sample;
 	tracer_lost_fn on_lost;

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include "event.h"
 #include "json.h"
+#include "json_sink.h"
 #include "metrics.h"
 #include "output.h"
 #include "pipeline.h"
@@ -79,6 +80,7 @@ int main(int argc, char **argv)
 {
 	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 2000000, m, i;
 	struct pipeline p = { .clock_offset = 1700000000LL * 1000000000LL };
+	struct json_sink js = {};
 	static struct record recs[NSAMPLES];
 	char line[1024];
 	double t0, total, decode, format, sink;
@@ -91,9 +93,11 @@ int main(int argc, char **argv)
 	}
 	build_samples();
 	p.out = output__open("/dev/null");
-	p.json = json_fmt_new();
+	js.out = p.out;
+	js.fmt = json_fmt_new();
+	p.sink = json_sink(&js);
 	p.metrics = metrics__new(false);
-	if (!p.out || !p.metrics || !p.json) {
+	if (!p.out || !p.metrics || !js.fmt) {
 		fprintf(stderr, "decode_bench: setup: %s\n", strerror(errno));
 		goto out;
 	}
@@ -120,7 +124,7 @@ int main(int argc, char **argv)
 	decode = cpu_s() - t0;
 	t0 = cpu_s();
 	for (i = 0, len = 0; i < m; i++)
-		len = json_format(p.json, &recs[i % NSAMPLES], line, sizeof(line));
+		len = json_format(js.fmt, &recs[i % NSAMPLES], line, sizeof(line));
 	format = cpu_s() - t0;
 	if (len <= 0)
 		goto out;
@@ -138,6 +142,6 @@ int main(int argc, char **argv)
 out:
 	metrics__free(p.metrics);
 	output__close(p.out);
-	json_fmt_free(p.json);
+	json_fmt_free(js.fmt);
 	return ret;
 }

@@ -16,14 +16,14 @@
 static void check_config(const struct config *cfg)
 {
 	CHECK(cfg->interval >= 0.1 && cfg->interval <= 86400);
-	CHECK(cfg->map_size >= 16 && cfg->map_size <= 1U << 24);
-	CHECK(cfg->perf_pages >= 1 && cfg->perf_pages <= 1U << 16);
-	CHECK((cfg->perf_pages & (cfg->perf_pages - 1)) == 0);
-	CHECK(cfg->attach >= ATTACH_AUTO && cfg->attach <= ATTACH_FENTRY);
-	CHECK(!cfg->output || cfg->output[0]);
+	CHECK(cfg->tracer.map_size >= 16 && cfg->tracer.map_size <= 1U << 24);
+	CHECK(cfg->tracer.perf_pages >= 1 && cfg->tracer.perf_pages <= 1U << 16);
+	CHECK((cfg->tracer.perf_pages & (cfg->tracer.perf_pages - 1)) == 0);
+	CHECK(cfg->tracer.attach >= ATTACH_AUTO && cfg->tracer.attach <= ATTACH_FENTRY);
+	CHECK(!cfg->output.path || cfg->output.path[0]);
 	CHECK(cfg->verbose >= 0);
-	CHECK(cfg->filter.npids <= NT_FILTER_MAX && cfg->filter.nports <= NT_FILTER_MAX);
-	CHECK(cfg->filter.events && (cfg->filter.events & ~NT_REPORT_ALL) == 0);
+	CHECK(cfg->tracer.filter.npids <= NT_FILTER_MAX && cfg->tracer.filter.nports <= NT_FILTER_MAX);
+	CHECK(cfg->tracer.filter.events && (cfg->tracer.filter.events & ~NT_REPORT_ALL) == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

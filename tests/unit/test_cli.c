@@ -30,21 +30,21 @@ static void test_defaults(void **state)
 	char *argv[] = { "nettracer", NULL };
 
 	assert_int_equal(parse_n(1, argv), CLI_RUN);
-	assert_null(cfg.output);
+	assert_null(cfg.output.path);
 	assert_int_equal(cfg.verbose, 0);
 	assert_true(cfg.interval == 30.0);
 	assert_false(cfg.incremental);
-	assert_int_equal(cfg.map_size, 65536);
-	assert_int_equal(cfg.perf_pages, 256);
-	assert_int_equal(cfg.attach, ATTACH_AUTO);
-	assert_int_equal(cfg.offsets, OFFSETS_AUTO);
+	assert_int_equal(cfg.tracer.map_size, 65536);
+	assert_int_equal(cfg.tracer.perf_pages, 256);
+	assert_int_equal(cfg.tracer.attach, ATTACH_AUTO);
+	assert_int_equal(cfg.tracer.offsets, OFFSETS_AUTO);
 	assert_false(cfg.display);
 	assert_int_equal(cfg.sort, TABLE_SORT_BYTES);
-	assert_int_equal(cfg.filter.npids, 0);
-	assert_int_equal(cfg.filter.nports, 0);
-	assert_int_equal(cfg.filter.netns, 0);
-	assert_int_equal(cfg.filter.no_loopback, 0);
-	assert_int_equal(cfg.filter.events, NT_REPORT_ALL);
+	assert_int_equal(cfg.tracer.filter.npids, 0);
+	assert_int_equal(cfg.tracer.filter.nports, 0);
+	assert_int_equal(cfg.tracer.filter.netns, 0);
+	assert_int_equal(cfg.tracer.filter.no_loopback, 0);
+	assert_int_equal(cfg.tracer.filter.events, NT_REPORT_ALL);
 	/* Success leaves the message alone. */
 	assert_string_equal(err, "untouched");
 }
@@ -52,13 +52,13 @@ static void test_defaults(void **state)
 static void test_output(void **state)
 {
 	assert_int_equal(parse("-o", "/tmp/x.ndjson"), CLI_RUN);
-	assert_string_equal(cfg.output, "/tmp/x.ndjson");
+	assert_string_equal(cfg.output.path, "/tmp/x.ndjson");
 	assert_int_equal(parse("--output=out.json"), CLI_RUN);
-	assert_string_equal(cfg.output, "out.json");
+	assert_string_equal(cfg.output.path, "out.json");
 	assert_int_equal(parse("--output", "a b"), CLI_RUN);
-	assert_string_equal(cfg.output, "a b");
+	assert_string_equal(cfg.output.path, "a b");
 	assert_int_equal(parse("-oshort"), CLI_RUN);
-	assert_string_equal(cfg.output, "short");
+	assert_string_equal(cfg.output.path, "short");
 }
 
 static void test_output_empty(void **state)
@@ -118,11 +118,11 @@ static void test_incremental_verbose(void **state)
 static void test_map_size(void **state)
 {
 	assert_int_equal(parse("--map-size=16"), CLI_RUN);
-	assert_int_equal(cfg.map_size, 16);
+	assert_int_equal(cfg.tracer.map_size, 16);
 	assert_int_equal(parse("--map-size", "16777216"), CLI_RUN);
-	assert_int_equal(cfg.map_size, 1U << 24);
+	assert_int_equal(cfg.tracer.map_size, 1U << 24);
 	assert_int_equal(parse("--map-size=1000"), CLI_RUN);
-	assert_int_equal(cfg.map_size, 1000);
+	assert_int_equal(cfg.tracer.map_size, 1000);
 
 	assert_int_equal(parse("--map-size=0"), -EINVAL);
 	assert_string_equal(err, "invalid value '0' for option '--map-size=0'");
@@ -140,11 +140,11 @@ static void test_map_size(void **state)
 static void test_perf_pages(void **state)
 {
 	assert_int_equal(parse("--perf-pages=1"), CLI_RUN);
-	assert_int_equal(cfg.perf_pages, 1);
+	assert_int_equal(cfg.tracer.perf_pages, 1);
 	assert_int_equal(parse("--perf-pages", "64"), CLI_RUN);
-	assert_int_equal(cfg.perf_pages, 64);
+	assert_int_equal(cfg.tracer.perf_pages, 64);
 	assert_int_equal(parse("--perf-pages=65536"), CLI_RUN);
-	assert_int_equal(cfg.perf_pages, 65536);
+	assert_int_equal(cfg.tracer.perf_pages, 65536);
 
 	assert_int_equal(parse("--perf-pages=3"), -EINVAL);
 	assert_string_equal(err, "invalid value '3' for option '--perf-pages=3'");
@@ -156,13 +156,13 @@ static void test_perf_pages(void **state)
 static void test_attach(void **state)
 {
 	assert_int_equal(parse("--attach=auto"), CLI_RUN);
-	assert_int_equal(cfg.attach, ATTACH_AUTO);
+	assert_int_equal(cfg.tracer.attach, ATTACH_AUTO);
 	assert_int_equal(parse("--attach=tracepoint"), CLI_RUN);
-	assert_int_equal(cfg.attach, ATTACH_TRACEPOINT);
+	assert_int_equal(cfg.tracer.attach, ATTACH_TRACEPOINT);
 	assert_int_equal(parse("--attach", "kprobe"), CLI_RUN);
-	assert_int_equal(cfg.attach, ATTACH_KPROBE);
+	assert_int_equal(cfg.tracer.attach, ATTACH_KPROBE);
 	assert_int_equal(parse("--attach=fentry"), CLI_RUN);
-	assert_int_equal(cfg.attach, ATTACH_FENTRY);
+	assert_int_equal(cfg.tracer.attach, ATTACH_FENTRY);
 
 	assert_int_equal(parse("--attach=bogus"), -EINVAL);
 	assert_string_equal(err, "invalid value 'bogus' for option '--attach=bogus'");
@@ -176,11 +176,11 @@ static void test_attach(void **state)
 static void test_offsets(void **state)
 {
 	assert_int_equal(parse("--offsets=auto"), CLI_RUN);
-	assert_int_equal(cfg.offsets, OFFSETS_AUTO);
+	assert_int_equal(cfg.tracer.offsets, OFFSETS_AUTO);
 	assert_int_equal(parse("--offsets=btf"), CLI_RUN);
-	assert_int_equal(cfg.offsets, OFFSETS_BTF);
+	assert_int_equal(cfg.tracer.offsets, OFFSETS_BTF);
 	assert_int_equal(parse("--offsets", "guess"), CLI_RUN);
-	assert_int_equal(cfg.offsets, OFFSETS_GUESS);
+	assert_int_equal(cfg.tracer.offsets, OFFSETS_GUESS);
 	/* The attach mode names are not offsets modes. */
 	assert_int_equal(parse("--offsets=kprobe"), -EINVAL);
 	assert_string_equal(err, "invalid value 'kprobe' for option '--offsets=kprobe'");
@@ -212,15 +212,15 @@ static void test_filters(void **state)
 	assert_int_equal(parse("-p", "1", "--pid=2147483647", "-p42", "--port=443", "--port",
 			       "65535", "--netns=4026531840", "--no-loopback"),
 			 CLI_RUN);
-	assert_int_equal(cfg.filter.npids, 3);
-	assert_int_equal(cfg.filter.pids[0], 1);
-	assert_int_equal(cfg.filter.pids[1], 2147483647);
-	assert_int_equal(cfg.filter.pids[2], 42);
-	assert_int_equal(cfg.filter.nports, 2);
-	assert_int_equal(cfg.filter.ports[0], 443);
-	assert_int_equal(cfg.filter.ports[1], 65535);
-	assert_int_equal(cfg.filter.netns, 4026531840U);
-	assert_int_equal(cfg.filter.no_loopback, 1);
+	assert_int_equal(cfg.tracer.filter.npids, 3);
+	assert_int_equal(cfg.tracer.filter.pids[0], 1);
+	assert_int_equal(cfg.tracer.filter.pids[1], 2147483647);
+	assert_int_equal(cfg.tracer.filter.pids[2], 42);
+	assert_int_equal(cfg.tracer.filter.nports, 2);
+	assert_int_equal(cfg.tracer.filter.ports[0], 443);
+	assert_int_equal(cfg.tracer.filter.ports[1], 65535);
+	assert_int_equal(cfg.tracer.filter.netns, 4026531840U);
+	assert_int_equal(cfg.tracer.filter.no_loopback, 1);
 
 	assert_int_equal(parse("-p", "0"), -EINVAL);
 	assert_string_equal(err, "invalid value '0' for option '-p'");
@@ -245,8 +245,8 @@ static void test_filter_too_many(void **state)
 	argv[argc] = NULL;
 	/* The limit itself is fine... */
 	assert_int_equal(parse_n(argc - 2, argv), CLI_RUN);
-	assert_int_equal(cfg.filter.npids, NT_FILTER_MAX);
-	assert_int_equal(cfg.filter.pids[NT_FILTER_MAX - 1], 100 + NT_FILTER_MAX - 1);
+	assert_int_equal(cfg.tracer.filter.npids, NT_FILTER_MAX);
+	assert_int_equal(cfg.tracer.filter.pids[NT_FILTER_MAX - 1], 100 + NT_FILTER_MAX - 1);
 	/* ...one more is refused, not written past the array. */
 	assert_int_equal(parse_n(argc, argv), -EINVAL);
 	assert_non_null(strstr(err, "more than 16 times"));
@@ -255,15 +255,15 @@ static void test_filter_too_many(void **state)
 static void test_events(void **state)
 {
 	assert_int_equal(parse("--events=connect"), CLI_RUN);
-	assert_int_equal(cfg.filter.events, 1U << NT_EVENT_CONNECT);
+	assert_int_equal(cfg.tracer.filter.events, 1U << NT_EVENT_CONNECT);
 	assert_int_equal(parse("--events=close,metrics,lost"), CLI_RUN);
-	assert_int_equal(cfg.filter.events,
+	assert_int_equal(cfg.tracer.filter.events,
 			 (1U << NT_EVENT_CLOSE) | NT_REPORT_METRICS | NT_REPORT_LOST);
 	assert_int_equal(parse("--events", "connect,accept,close,metrics,lost"), CLI_RUN);
-	assert_int_equal(cfg.filter.events, NT_REPORT_ALL & ~(1U << NT_EVENT_CONNECT_FAILED));
+	assert_int_equal(cfg.tracer.filter.events, NT_REPORT_ALL & ~(1U << NT_EVENT_CONNECT_FAILED));
 	assert_int_equal(parse("--events=connect_failed,connect,accept,close,metrics,lost"),
 			 CLI_RUN);
-	assert_int_equal(cfg.filter.events, NT_REPORT_ALL);
+	assert_int_equal(cfg.tracer.filter.events, NT_REPORT_ALL);
 
 	assert_int_equal(parse("--events="), -EINVAL);
 	assert_int_equal(parse("--events=connect,"), -EINVAL);
@@ -280,10 +280,10 @@ static void test_cgroup(void **state)
 {
 	assert_int_equal(parse("--cgroup=/system.slice"), CLI_RUN);
 	assert_string_equal(cfg.cgroup, "/system.slice");
-	assert_int_equal(cfg.filter.cgroup, 1);
+	assert_int_equal(cfg.tracer.filter.cgroup, 1);
 	assert_int_equal(parse("-v"), CLI_RUN);
 	assert_null(cfg.cgroup);
-	assert_int_equal(cfg.filter.cgroup, 0);
+	assert_int_equal(cfg.tracer.filter.cgroup, 0);
 	assert_int_equal(parse("--cgroup="), -EINVAL);
 }
 
@@ -357,7 +357,7 @@ static void test_parse_twice(void **state)
 	free(first[1]);
 	assert_int_equal(parse("-o", "x"), CLI_RUN);
 	assert_int_equal(cfg.verbose, 0);
-	assert_string_equal(cfg.output, "x");
+	assert_string_equal(cfg.output.path, "x");
 	/* The same after an error in the middle of a cluster. */
 	assert_int_equal(parse("-zi"), -EINVAL);
 	assert_int_equal(parse("-t", "1"), CLI_RUN);
@@ -416,13 +416,13 @@ static void test_size(void **state)
 static void test_rotate(void **state)
 {
 	assert_int_equal(parse("-o", "f", "--rotate-size=10M"), CLI_RUN);
-	assert_true(cfg.rotate_size == 10 << 20);
-	assert_int_equal(cfg.rotate_keep, 5);
+	assert_true(cfg.output.rotate_size == 10 << 20);
+	assert_int_equal(cfg.output.rotate_keep, 5);
 	assert_int_equal(parse("-o", "f", "--rotate-size", "64k", "--rotate-keep=1"), CLI_RUN);
-	assert_true(cfg.rotate_size == 65536);
-	assert_int_equal(cfg.rotate_keep, 1);
+	assert_true(cfg.output.rotate_size == 65536);
+	assert_int_equal(cfg.output.rotate_keep, 1);
 	assert_int_equal(parse("-o", "f"), CLI_RUN);
-	assert_true(cfg.rotate_size == 0);
+	assert_true(cfg.output.rotate_size == 0);
 	assert_int_equal(parse("--rotate-size=1M"), -EINVAL);
 	assert_string_equal(err, "option '--rotate-size' needs -o FILE");
 	assert_int_equal(parse("-o", "-", "--rotate-size=1M"), -EINVAL);

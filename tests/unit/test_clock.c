@@ -16,6 +16,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include "json.h"
+#include "json_sink.h"
 #include "metrics.h"
 #include "output.h"
 #include "pipeline.h"
@@ -51,6 +52,7 @@ static void elapse(int64_t ns)
 struct fixture {
 	char path[64];
 	struct pipeline p;
+	struct json_sink js;
 	FILE *in;
 };
 
@@ -65,10 +67,12 @@ static int setup(void **state)
 	assert_true(fd >= 0);
 	close(fd);
 	f->p.out = output__open(f->path);
-	f->p.json = json_fmt_new();
+	f->js.out = f->p.out;
+	f->js.fmt = json_fmt_new();
+	f->p.sink = json_sink(&f->js);
 	f->p.metrics = metrics__new(false);
 	assert_non_null(f->p.out);
-	assert_non_null(f->p.json);
+	assert_non_null(f->js.fmt);
 	f->in = fopen(f->path, "r");
 	assert_non_null(f->in);
 	*state = f;
@@ -81,7 +85,7 @@ static int teardown(void **state)
 
 	fclose(f->in);
 	output__close(f->p.out);
-	json_fmt_free(f->p.json);
+	json_fmt_free(f->js.fmt);
 	metrics__free(f->p.metrics);
 	unlink(f->path);
 	free(f);

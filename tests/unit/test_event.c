@@ -1,4 +1,4 @@
-/* Unit tests for event_decode, event_fill_conn and event_metrics: raw BPF data → records. */
+/* Unit tests for event_decode, event_fill_conn and metrics_from_counters: raw BPF data → records. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 #include "event.h"
+#include "metrics.h"
 
 /* include/net/tcp_states.h */
 enum {
@@ -314,7 +315,7 @@ static struct record_metrics metrics(const struct nt_counters *c, uint8_t direct
 	struct record_metrics m;
 
 	memset(&m, 0xa5, sizeof(m));
-	event_metrics(&m, c, direction);
+	metrics_from_counters(&m, c, direction);
 	return m;
 }
 

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include "json.h"
+#include "json_sink.h"
 #include "output.h"
 #include "pipeline.h"
 
@@ -58,15 +59,18 @@ static void test_seq_and_format_failed(void **state)
 	struct record rec = { .type = RECORD_CONNECT, .family = AF_INET, .comm = "x" };
 	struct record lost = { .type = RECORD_LOST, .cpu = 1, .lost_count = 2 };
 	struct pipeline p = {};
+	struct json_sink js;
 	json_int_t seqs[8];
 	int fd = mkstemp(path);
 
 	assert_true(fd >= 0);
 	close(fd);
 	p.out = output__open(path);
-	p.json = json_fmt_new();
+	js.out = p.out;
+	js.fmt = json_fmt_new();
 	assert_non_null(p.out);
-	assert_non_null(p.json);
+	assert_non_null(js.fmt);
+	p.sink = json_sink(&js);
 
 	pipeline_emit(&p, &rec);
 	assert_int_equal(rec.seq, 1);
@@ -87,7 +91,7 @@ static void test_seq_and_format_failed(void **state)
 	assert_true(seqs[0] == 1 && seqs[1] == 3 && seqs[2] == 4);
 
 	output__close(p.out);
-	json_fmt_free(p.json);
+	json_fmt_free(js.fmt);
 	unlink(path);
 }
 
