@@ -148,23 +148,34 @@ static int reopen_now(struct output *out)
 	return 0;
 }
 
-/* FILE.keep-1 → FILE.keep, ..., FILE → FILE.1, then a new FILE. 0 or -errno: FILE stays. */
+/* FILE → FILE.0 first, then FILE.top-1 → FILE.top, ..., FILE.0 → FILE.1, and a new FILE;
+ * top is the first number free (at most keep: the oldest is then renamed over). When FILE is
+ * gone already (logrotate renamed it and its SIGHUP is on its way) nothing is shifted, so the
+ * numbers stay without a gap. 0 or -errno: FILE stays. */
 static int rotate(struct output *out)
 {
 	size_t n = strlen(out->path) + 16;
-	unsigned int i;
+	unsigned int i, top;
 
 	if (!out->from || !out->to)
 		return -ENOMEM;
-	for (i = out->keep; i > 1; i--) {
+	snprintf(out->from, n, "%s.0", out->path);
+	if (rename(out->path, out->from))
+		return errno == ENOENT ? reopen_now(out) : -errno;
+	for (top = 1; top < out->keep; top++) {
+		snprintf(out->to, n, "%s.%u", out->path, top);
+		if (access(out->to, F_OK))
+			break;
+	}
+	for (i = top; i > 1; i--) {
 		snprintf(out->from, n, "%s.%u", out->path, i - 1);
 		snprintf(out->to, n, "%s.%u", out->path, i);
 		if (rename(out->from, out->to) && errno != ENOENT)
 			return -errno;
 	}
+	snprintf(out->from, n, "%s.0", out->path);
 	snprintf(out->to, n, "%s.1", out->path);
-	/* ENOENT: someone removed FILE; a new one is made all the same. */
-	if (rename(out->path, out->to) && errno != ENOENT)
+	if (rename(out->from, out->to))
 		return -errno;
 	return reopen_now(out);
 }

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -23,6 +24,7 @@ def norm(addr):
 
 def run_scenario(fam, listen, connect, count, parallel=1, v6only=None, netns=None):
     wrap = netns.cmd if netns else (lambda a: a)
+    t0 = time.time()
     args = ["server", fam, listen, str(count * parallel)] + ([v6only] if v6only else [])
     srv = subprocess.Popen(wrap([sys.executable, PEER] + args), stdout=subprocess.PIPE)
     port = json.loads(srv.stdout.readline())["port"]
@@ -32,6 +34,8 @@ def run_scenario(fam, listen, connect, count, parallel=1, v6only=None, netns=Non
     server = json.loads(srv.stdout.readline())
     srv.wait()
     return {
+        "t0": t0,
+        "t1": time.time(),
         "port": port,
         "netns": netns.inode if netns else nt.own_netns(),
         "client": client,
@@ -64,9 +68,12 @@ def relevant(recs, sc):
     tuples = {(norm(c[0]), c[1], norm(c[2]), c[3]) for kind in ("client", "server")
               for c in sc[kind]["conns"]}
     pids = set(sc["client"]["pid"]) | {sc["server"]["pid"]}
+    # Only while it ran: a tuple reused later (the kernel gives the same ports again) is not
+    # the scenario's. Closes may come a little after its processes have gone.
     return [r for r in recs if r["type"] in ("connect", "accept", "close")
             and r["netns"] == sc["netns"] and sc["port"] in (r["sport"], r["dport"])
-            and r["pid"] != os.getpid() and (nt.conn_key(r) in tuples or r["pid"] in pids)]
+            and r["pid"] != os.getpid() and (nt.conn_key(r) in tuples or r["pid"] in pids)
+            and sc["t0"] - 1 <= nt.epoch(r["time"]) <= sc["t1"] + 10]
 
 
 def check(recs, sc, family, exp=None):

@@ -264,6 +264,13 @@ def port_quiet(port):
     return True
 
 
+def epoch(text):
+    """A record's time as seconds since the epoch."""
+    import calendar
+    whole, _, frac = text.rstrip("Z").partition(".")
+    return calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S")) + float("0." + frac)
+
+
 def conn_key(r):
     return (r["saddr"], r["sport"], r["daddr"], r["dport"])
 

@@ -75,6 +75,14 @@ def kinds(storm, lines):
     return got
 
 
+def try_rename(a, b):
+    try:
+        os.rename(a, b)
+        return True
+    except FileNotFoundError:
+        return False
+
+
 def main():
     nt.require_root()
     storm = Storm()
@@ -84,7 +92,9 @@ def main():
     storm.connect(CONNS // 2)
     # What logrotate does, between nettracer's own rotations: rename, then SIGHUP.
     nt.wait_for(lambda: os.path.exists(t.path + ".1"), 15, "a first rotation")
-    os.rename(t.path, t.path + ".hup")
+    # While nettracer rotates, FILE is FILE.0 for a moment: a rename then misses it, as
+    # logrotate would (missingok), and is tried again.
+    nt.wait_for(lambda: try_rename(t.path, t.path + ".hup"), 5, "the rename of FILE")
     t.proc.send_signal(signal.SIGHUP)
     storm.connect(CONNS - CONNS // 2)
     want = 4 * len(storm.addrs)
