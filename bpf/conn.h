@@ -140,7 +140,8 @@ static __always_inline void emit(void *ctx, void *sk, struct nt_event *ev, __u32
 		stat_inc(NT_STAT_OUTPUT_FAIL);
 }
 
-/* The tracked state of sk, created (empty, born now) when absent. NULL when the map is full. */
+/* The tracked state of sk, created (empty, born now) when absent. NULL when the map is full:
+ * counted by conn_born only, once per connection, not at each later hook that tries again. */
 static __always_inline struct nt_conn *conn_get(__u64 key)
 {
 	static const struct nt_conn empty;
@@ -148,10 +149,8 @@ static __always_inline struct nt_conn *conn_get(__u64 key)
 
 	if (c)
 		return c;
-	if (bpf_map_update_elem(&conns, &key, &empty, BPF_NOEXIST) && !bpf_map_lookup_elem(&conns, &key)) {
-		stat_inc(NT_STAT_MAP_FULL);
+	if (bpf_map_update_elem(&conns, &key, &empty, BPF_NOEXIST) && !bpf_map_lookup_elem(&conns, &key))
 		return NULL;
-	}
 	c = bpf_map_lookup_elem(&conns, &key);
 	if (c && !c->birth_ns)
 		c->birth_ns = bpf_ktime_get_ns();
@@ -170,7 +169,10 @@ static __always_inline struct nt_conn *conn_born(__u64 key)
 		c->birth_ns = bpf_ktime_get_ns();
 		return c;
 	}
-	return conn_get(key);
+	c = conn_get(key);
+	if (!c)
+		stat_inc(NT_STAT_MAP_FULL);
+	return c;
 }
 
 /* Whether oldstate, left for TCP_CLOSE by a socket without an entry, was past the handshake. */
