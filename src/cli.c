@@ -16,6 +16,7 @@ const char cli_usage[] =
 	"Trace TCP connections and print them as newline-delimited JSON.\n"
 	"\n"
 	"  -o, --output=FILE      append records to FILE instead of stdout\n"
+	"      --format=SCHEMA    json (default) or ecs (Elastic Common Schema)\n"
 	"      --rotate-size=SIZE rename FILE to FILE.1 before it grows past SIZE\n"
 	"                         bytes (k, M, G suffixes); needs -o FILE\n"
 	"      --rotate-keep=N    rotated files kept: FILE.1 ... FILE.N (default 5)\n"
@@ -37,6 +38,9 @@ const char cli_usage[] =
 	"                         refreshed every interval and when Enter is pressed\n"
 	"      --sort=KEY         table order: bytes (default), sent, received, packets,\n"
 	"                         retrans, rtt, pid or comm\n"
+	"      --input=FILE       -d: the table from records nettracer wrote to FILE\n"
+	"                         ('-': stdin) instead of tracing; needs no privileges\n"
+	"      --follow           --input: keep reading FILE as it grows and is rotated\n"
 	"  -v, --verbose          diagnostics on stderr\n"
 	"  -h, --help             print this help and exit\n"
 	"  -V, --version          print the version and exit\n"
@@ -56,6 +60,9 @@ enum {
 	OPT_SORT,
 	OPT_ROTATE_SIZE,
 	OPT_ROTATE_KEEP,
+	OPT_FORMAT,
+	OPT_INPUT,
+	OPT_FOLLOW,
 };
 
 static const struct option long_options[] = {
@@ -76,6 +83,9 @@ static const struct option long_options[] = {
 	{ "offsets", required_argument, NULL, OPT_OFFSETS },
 	{ "rotate-size", required_argument, NULL, OPT_ROTATE_SIZE },
 	{ "rotate-keep", required_argument, NULL, OPT_ROTATE_KEEP },
+	{ "format", required_argument, NULL, OPT_FORMAT },
+	{ "input", required_argument, NULL, OPT_INPUT },
+	{ "follow", no_argument, NULL, OPT_FOLLOW },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -161,6 +171,8 @@ static int parse_name(const char *s, const char *const *names, unsigned int n)
 
 static const char *const attach_names[] = { "auto", "tracepoint", "kprobe", "fentry" };
 static const char *const offsets_names[] = { "auto", "btf", "guess" };
+/* In the order of enum json_sink_format. */
+static const char *const format_names[] = { "json", "ecs" };
 
 /* A comma-separated list of record types → nt_filter.events bits. */
 static int parse_events(const char *s, __u32 *out)
@@ -216,7 +228,7 @@ static const char *opt_name(char **argv, int opt)
 
 int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_size)
 {
-	bool sort = false, keep = false;
+	bool sort = false, keep = false, format = false;
 	int opt;
 
 	*cfg = (struct config){
@@ -311,6 +323,21 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_s
 				goto bad_value;
 			keep = true;
 			break;
+		case OPT_FORMAT:
+			r = parse_name(optarg, format_names, 2);
+			if (r < 0)
+				goto bad_value;
+			cfg->format = r;
+			format = true;
+			break;
+		case OPT_INPUT:
+			if (!*optarg)
+				goto bad_value;
+			cfg->input = optarg;
+			break;
+		case OPT_FOLLOW:
+			cfg->follow = true;
+			break;
 		case OPT_SORT:
 			if (table_sort_parse(optarg, &cfg->sort))
 				goto bad_value;
@@ -338,6 +365,20 @@ int cli_parse(struct config *cfg, int argc, char **argv, char *err, size_t err_s
 	/* JSON lines have no order to choose: a --sort there would be silently meaningless. */
 	if (sort && !cfg->display) {
 		snprintf(err, err_size, "option '--sort' needs -d");
+		return -EINVAL;
+	}
+	/* The table has no schema; an explicit --format=json with -d would be as meaningless. */
+	if (format && cfg->display) {
+		snprintf(err, err_size, "option '--format' cannot be used with -d");
+		return -EINVAL;
+	}
+	/* Only the table reads records back: JSON lines from JSON lines would be cat. */
+	if (cfg->input && !cfg->display) {
+		snprintf(err, err_size, "option '--input' needs -d");
+		return -EINVAL;
+	}
+	if (cfg->follow && !cfg->input) {
+		snprintf(err, err_size, "option '--follow' needs --input");
 		return -EINVAL;
 	}
 	/* Standard output cannot be renamed; a kept count without a size would never apply. */

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 /* cli.c fills the options of the modules it configures. */
+#include "json_sink.h"
 #include "output.h"
 #include "table.h"
 #include "tracer.h"
@@ -20,6 +21,9 @@ struct config {
 	const char *cgroup; /* --cgroup: the path as given; NULL without the filter */
 	bool display;	    /* -d: a live table instead of JSON lines */
 	enum table_sort sort; /* --sort, for -d */
+	enum json_sink_format format; /* --format */
+	const char *input; /* -d --input: records read from this file ("-": stdin), no tracing */
+	bool follow;	   /* --follow: the input file keeps growing and is rotated */
 };
 
 enum cli_result {

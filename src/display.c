@@ -101,6 +101,13 @@ void display__draw(struct display *v)
 		v->p->err = err; /* a table the full output dropped is no reason to stop */
 }
 
+void display__stop(struct display *v)
+{
+	term_close(); /* safe when never opened, and twice */
+	v->ansi = false;
+	v->in_fd = -1;
+}
+
 void display__free(struct display *v)
 {
 	if (!v)

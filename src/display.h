@@ -31,6 +31,9 @@ void display__begin_dump(struct display *v, uint64_t time_ns);
 int display__poll(struct display *v);
 /* The rows of the last dump, at the terminal's size of the moment. */
 void display__draw(struct display *v);
+/* Gives the terminal back (see display__free) and keeps v: later tables are plain text, as
+ * without a terminal (the last table of an input that ended, left on the main screen). */
+void display__stop(struct display *v);
 /* Gives the terminal back (replaying what stderr got meanwhile) and frees v; NULL is fine. */
 void display__free(struct display *v);
 

@@ -1,4 +1,5 @@
-/* The JSON lines sink: each record formatted by json.c and written to an output. */
+/* The JSON lines sink: each record formatted by json.c (default) or ecs.c and written to an
+ * output. */
 #ifndef NT_JSON_SINK_H
 #define NT_JSON_SINK_H
 
@@ -7,8 +8,15 @@
 struct json_fmt;
 struct output;
 
+/* --format: the schema of the lines. */
+enum json_sink_format {
+	FORMAT_JSON, /* nettracer's own fields (nettracer(8), OUTPUT FIELDS) */
+	FORMAT_ECS,  /* Elastic Common Schema (nettracer(8), ECS OUTPUT) */
+};
+
 struct json_sink {
-	struct json_fmt *fmt;
+	enum json_sink_format format;
+	struct json_fmt *fmt; /* FORMAT_JSON only */
 	struct output *out;
 };
 

@@ -2,6 +2,7 @@
 #include "config.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "event.h"
 #include "guess.h"
 #include "guess_driver.h"
+#include "input.h"
 #include "json.h"
 #include "json_sink.h"
 #include "metrics.h"
@@ -26,6 +28,7 @@
 #include "tracer.h"
 
 #define POLL_MS 200 /* bounds the delay of a rare record: it waits for a wake-up batch */
+#define READ_BATCH 4096 /* --input: records read between looks at the keys and the clock */
 
 static volatile sig_atomic_t stop, reopen;
 
@@ -293,6 +296,11 @@ struct run {
 	struct snapshot_opts snap_opts;
 	struct output_watch watch;
 	int in_fd; /* -d: the keys */
+	bool own_in_fd;	    /* in_fd is /dev/tty, opened here */
+	struct input *in;   /* -d --input */
+	bool live;	    /* the table is redrawn as records come (not: one table at the end) */
+	uint64_t dump_time; /* --input: time of the dump being read (its metrics records' time) */
+	uint64_t read;	    /* --input: records read */
 };
 
 static bool to_stdout(const struct config *cfg)
@@ -306,7 +314,8 @@ static int check_start(const struct config *cfg)
 	char missing[512];
 	int err;
 
-	if (missing_privileges(cfg, missing, sizeof(missing))) {
+	/* Records read back need no kernel: reading the file is the only permission. */
+	if (!cfg->input && missing_privileges(cfg, missing, sizeof(missing))) {
 		fprintf(stderr, "nettracer: permission denied: needs %s; run it as root or grant "
 			"them (see REQUIREMENTS in nettracer(8))\n", missing);
 		return -1;
@@ -337,10 +346,28 @@ static int open_pipeline(struct run *r)
 	output__set_rotation(r->p.out, cfg->output.rotate_size, cfg->output.rotate_keep);
 	r->p.metrics = metrics__new(cfg->incremental);
 	r->js.out = r->p.out;
+	r->js.format = cfg->format;
 	r->js.fmt = json_fmt_new();
 	if (!r->p.metrics || !r->js.fmt)
 		return -1;
 	r->p.sink = json_sink(&r->js);
+	if (cfg->display) {
+		r->v = display__new(&r->p, cfg->sort, r->in_fd,
+				    r->live && to_stdout(cfg) && isatty(STDOUT_FILENO));
+		if (!r->v)
+			return -1;
+		r->p.sink = display__sink(r->v);
+		r->p.report_lost = false; /* a gap in what the table shows is no record */
+	}
+	return 0;
+}
+
+/* The cgroup2 mount that names the records' cgroups, and the --cgroup filter. 0, or -1 with a
+ * message. */
+static int open_cgroups(struct run *r)
+{
+	const struct config *cfg = r->cfg;
+
 	/* Without a cgroup2 mount records have ids but no paths, and --cgroup cannot work. */
 	r->p.cgroups = cgroups__open(NULL);
 	if (!r->p.cgroups && cfg->cgroup) {
@@ -355,13 +382,25 @@ static int open_pipeline(struct run *r)
 		if (r->topts.cgroup_fd < 0)
 			return -1;
 	}
-	if (cfg->display) {
-		r->v = display__new(&r->p, cfg->sort, r->in_fd,
-				    to_stdout(cfg) && isatty(STDOUT_FILENO));
-		if (!r->v)
-			return -1;
-		r->p.sink = display__sink(r->v);
-		r->p.report_lost = false; /* a gap in what the table shows is no record */
+	return 0;
+}
+
+/* --input: the records to read, and where the keys come from when they come on stdin. A
+ * regular file without --follow is read to its end and gives one plain table; a pipe, or
+ * --follow, a live one. 0, or -1 with a message. */
+static int open_input(struct run *r)
+{
+	const char *path = r->cfg->input;
+
+	r->in = input__open(path, r->cfg->follow);
+	if (!r->in) {
+		fprintf(stderr, "nettracer: cannot open input '%s': %s\n", path, strerror(errno));
+		return -1;
+	}
+	r->live = r->cfg->follow || input__fd(r->in) >= 0;
+	if (strcmp(path, "-") == 0 && r->live) {
+		r->in_fd = open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC);
+		r->own_in_fd = r->in_fd >= 0;
 	}
 	return 0;
 }
@@ -410,6 +449,19 @@ static void say_started(const struct run *r)
 			r->v ? "tables" : "NDJSON", r->watch.name);
 }
 
+/* -d on a terminal: the terminal is ours until the end. 0, or -1 with a message. */
+static int start_display(struct run *r)
+{
+	int err;
+
+	if (!r->v || !r->live)
+		return 0;
+	err = display__start(r->v);
+	if (err)
+		fprintf(stderr, "nettracer: cannot set up the terminal: %s\n", strerror(-err));
+	return err ? -1 : 0;
+}
+
 /* A metrics dump (or, without metrics to report, a sweep of entries whose close was missed). */
 static int dump_due(struct run *r)
 {
@@ -426,6 +478,25 @@ static int dump_due(struct run *r)
 	if (r->v)
 		display__draw(r->v);
 	return 0;
+}
+
+/* SIGHUP's reopen, a gap's report, what is held written, and a word when writing fails. */
+static void tend_output(struct run *r)
+{
+	int err;
+
+	if (reopen) {
+		reopen = 0;
+		err = output__reopen(r->p.out);
+		if (err)
+			fprintf(stderr, "nettracer: reopening '%s': %s\n", r->cfg->output.path,
+				strerror(-err));
+	}
+	if (!r->p.err) {
+		pipeline_report_gap(&r->p);
+		r->p.err = output__flush(r->p.out);
+		watch_output(r->p.out, &r->watch);
+	}
 }
 
 /* Until a signal, q, or the reader leaves: samples, dumps every interval, SIGHUP, flushes. */
@@ -456,18 +527,88 @@ static int trace(struct run *r)
 				return -1;
 			warn_map_full(r->t, r->cfg->tracer.map_size, &map_full_seen);
 		}
-		if (reopen) {
-			reopen = 0;
-			err = output__reopen(r->p.out);
-			if (err)
-				fprintf(stderr, "nettracer: reopening '%s': %s\n", r->cfg->output.path,
-					strerror(-err));
+		tend_output(r);
+	}
+	return 0;
+}
+
+/* The records waiting in the input, at most READ_BATCH of them, to the table: a metrics record
+ * of a new time begins a new dump. 0 when the rest is still to come, 1 at the end of the input,
+ * 2 when more is waiting; -1 with a message when reading fails. */
+static int read_input(struct run *r)
+{
+	struct record rec;
+	unsigned int n;
+	int err;
+
+	for (n = 0; n < READ_BATCH && !r->p.err; n++) {
+		err = input__read(r->in, &rec);
+		if (err == -EAGAIN)
+			return 0;
+		if (err == -ENODATA)
+			return 1;
+		if (err) {
+			fprintf(stderr, "nettracer: reading %s: %s\n",
+				strcmp(r->cfg->input, "-") ? r->cfg->input : "standard input",
+				strerror(-err));
+			return -1;
 		}
-		if (!r->p.err) {
-			pipeline_report_gap(&r->p);
-			r->p.err = output__flush(r->p.out);
-			watch_output(r->p.out, &r->watch);
+		r->read++;
+		/* One dump's records share its time: the writer takes it once per dump. */
+		if (rec.type == RECORD_METRICS && rec.time_ns != r->dump_time) {
+			r->dump_time = rec.time_ns;
+			display__begin_dump(r->v, rec.time_ns);
 		}
+		pipeline_replay(&r->p, &rec);
+	}
+	return 2;
+}
+
+/* Until a poll() timeout, a key or more input: the input's descriptor when it has one (a pipe),
+ * otherwise the file is read again after POLL_MS, as tail -F does. */
+static void wait_input(struct run *r)
+{
+	struct pollfd fds[2];
+	nfds_t n = 0;
+
+	if (input__fd(r->in) >= 0)
+		fds[n++] = (struct pollfd){ .fd = input__fd(r->in), .events = POLLIN };
+	if (r->in_fd >= 0)
+		fds[n++] = (struct pollfd){ .fd = r->in_fd, .events = POLLIN };
+	poll(fds, n, POLL_MS);
+}
+
+/* -d --input: records read back until the input ends, q or a signal; while it goes on the table
+ * is drawn every interval and on Enter (live), and at the end once more, as plain text. */
+static int replay(struct run *r)
+{
+	uint64_t interval_ns = r->cfg->interval * 1e9, next_draw = now_ns(CLOCK_MONOTONIC);
+	int got = 0, keys;
+
+	while (!stop && !r->p.err && got != 1) {
+		got = read_input(r);
+		if (got < 0)
+			return -1;
+		if (!r->live)
+			continue;
+		keys = display__poll(r->v);
+
+		if (keys & DISPLAY_QUIT)
+			stop = 1;
+		if (keys & DISPLAY_DUMP)
+			next_draw = now_ns(CLOCK_MONOTONIC);
+		if (now_ns(CLOCK_MONOTONIC) >= next_draw) {
+			next_draw = now_ns(CLOCK_MONOTONIC) + interval_ns;
+			display__draw(r->v);
+		}
+		if (got == 0)
+			wait_input(r);
+		tend_output(r);
+	}
+	if (got == 1 && !r->p.err) {
+		/* The end of the input: its last table stays, on the main screen. */
+		display__stop(r->v);
+		display__draw(r->v);
 	}
 	return 0;
 }
@@ -477,10 +618,12 @@ static int finish(struct run *r)
 {
 	struct pipeline *p = &r->p;
 
-	/* Samples below the wake-up threshold are still in the ring. */
-	pipeline_clock(p);
-	tracer__consume(r->t);
-	settle_lost(r->t, p);
+	if (r->t) {
+		/* Samples below the wake-up threshold are still in the ring. */
+		pipeline_clock(p);
+		tracer__consume(r->t);
+		settle_lost(r->t, p);
+	}
 	if (!p->err) {
 		/* Twice: a gap whose report did not fit is reported once the rest is written. */
 		p->err = output__drain(p->out);
@@ -505,6 +648,14 @@ static void teardown(struct run *r)
 	display__free(r->v); /* before the summary, and replays what stderr got meanwhile */
 	if (r->t)
 		print_summary(r->t, &r->p);
+	/* Said always: a count of lines that were not records is the one sign of a wrong file. */
+	if (r->in)
+		fprintf(stderr, "nettracer: %llu records read, %llu lines skipped (not nettracer "
+			"records)\n", (unsigned long long)r->read,
+			(unsigned long long)input__skipped(r->in));
+	input__close(r->in);
+	if (r->own_in_fd)
+		close(r->in_fd);
 	tracer__destroy(r->t);
 	if (r->topts.cgroup_fd >= 0)
 		close(r->topts.cgroup_fd);
@@ -523,8 +674,9 @@ static int run(const struct config *cfg)
 		.topts = cfg->tracer,
 		.watch.name = to_stdout(cfg) ? "standard output" : cfg->output.path,
 		.in_fd = -1,
+		.live = true,
 	};
-	int ret = 1, err;
+	int ret = 1;
 
 	r.topts.on_sample = pipeline_sample;
 	r.topts.on_lost = pipeline_lost;
@@ -532,19 +684,25 @@ static int run(const struct config *cfg)
 	if (check_start(cfg))
 		return 1;
 	/* Before anything is opened: a closed stdin's descriptor would go to the next file. */
-	if (cfg->display && fcntl(STDIN_FILENO, F_GETFD) >= 0)
+	if (cfg->display && fcntl(STDIN_FILENO, F_GETFD) >= 0 &&
+	    !(cfg->input && strcmp(cfg->input, "-") == 0))
 		r.in_fd = STDIN_FILENO;
-	if (open_pipeline(&r))
+	if (cfg->input) {
+		/* Records read back: no tracer, no snapshot, no guessing. */
+		if (open_input(&r) || open_pipeline(&r))
+			goto out;
+		install_signals();
+		if (!start_display(&r) && !replay(&r) && !finish(&r))
+			ret = 0;
+		goto out;
+	}
+	if (open_pipeline(&r) || open_cgroups(&r))
 		goto out;
 	install_signals();
 	if (start_tracer(&r))
 		goto out;
 	say_started(&r);
-	if (r.v && (err = display__start(r.v))) {
-		fprintf(stderr, "nettracer: cannot set up the terminal: %s\n", strerror(-err));
-		goto out;
-	}
-	if (!trace(&r) && !finish(&r))
+	if (!start_display(&r) && !trace(&r) && !finish(&r))
 		ret = 0;
 out:
 	teardown(&r);

@@ -126,6 +126,13 @@ void pipeline_lost(void *ctx, int cpu, uint64_t count)
 		pipeline_emit(p, &rec);
 }
 
+void pipeline_replay(struct pipeline *p, struct record *rec)
+{
+	if (rec->type == RECORD_LOST && rec->lost_reason == LOST_PERF_BUFFER)
+		p->stats.lost += rec->lost_count;
+	pipeline_emit(p, rec);
+}
+
 int pipeline_conn(struct pipeline *p, uint64_t sk, const struct nt_conn *conn, uint64_t time_ns)
 {
 	struct record rec;

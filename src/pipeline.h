@@ -56,6 +56,9 @@ void pipeline_lost(void *pipeline, int cpu, uint64_t count);
 int pipeline_conn(struct pipeline *p, uint64_t sk, const struct nt_conn *conn, uint64_t time_ns);
 /* Numbers rec (rec->seq) and hands it to the sink. */
 void pipeline_emit(struct pipeline *p, struct record *rec);
+/* A record read back (-d --input): a perf buffer loss it reports is counted as
+ * pipeline_lost() counts the kernel's, then it is numbered and handed to the sink. */
+void pipeline_replay(struct pipeline *p, struct record *rec);
 /* A lost record (reason output) for the records the sink dropped, if it has room for it now. */
 void pipeline_report_gap(struct pipeline *p);
 /* At exit: samples the probes failed to output (failed[cpu]) that the kernel has not reported

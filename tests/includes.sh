@@ -21,7 +21,7 @@ src=${top_srcdir:-.}/src
 [ -d "$src" ] || { echo "FAIL: no $src"; exit 1; }
 
 BASE="record.h sink.h ../bpf/nettracer.h"
-CLI_FILLS="tracer.h output.h table.h display.h pipeline.h metrics.h"
+CLI_FILLS="tracer.h output.h table.h display.h pipeline.h metrics.h json_sink.h"
 OWNED_EDGES="
 display.h:table.h	enum table_sort, the table's sort keys
 pipeline.h:metrics.h	struct metrics, which the pipeline feeds

@@ -436,6 +436,43 @@ static void test_rotate(void **state)
 	assert_string_equal(err, "invalid value '12x' for option '--rotate-size=12x'");
 }
 
+static void test_format(void **state)
+{
+	assert_int_equal(parse("-o", "f"), CLI_RUN);
+	assert_int_equal(cfg.format, FORMAT_JSON);
+	assert_int_equal(parse("--format=ecs"), CLI_RUN);
+	assert_int_equal(cfg.format, FORMAT_ECS);
+	assert_int_equal(parse("--format", "json"), CLI_RUN);
+	assert_int_equal(cfg.format, FORMAT_JSON);
+	assert_int_equal(parse("--format=xml"), -EINVAL);
+	assert_string_equal(err, "invalid value 'xml' for option '--format=xml'");
+	assert_int_equal(parse("--format=ECS"), -EINVAL);
+	/* The table has no schema. */
+	assert_int_equal(parse("-d", "--format=ecs"), -EINVAL);
+	assert_string_equal(err, "option '--format' cannot be used with -d");
+	assert_int_equal(parse("--format=json", "-d"), -EINVAL);
+}
+
+static void test_input(void **state)
+{
+	assert_int_equal(parse("-d"), CLI_RUN);
+	assert_null(cfg.input);
+	assert_false(cfg.follow);
+	assert_int_equal(parse("-d", "--input=rec.ndjson"), CLI_RUN);
+	assert_string_equal(cfg.input, "rec.ndjson");
+	assert_false(cfg.follow);
+	assert_int_equal(parse("--follow", "--input", "-", "-d"), CLI_RUN);
+	assert_string_equal(cfg.input, "-");
+	assert_true(cfg.follow);
+	assert_int_equal(parse("--input=f"), -EINVAL);
+	assert_string_equal(err, "option '--input' needs -d");
+	assert_int_equal(parse("-d", "--follow"), -EINVAL);
+	assert_string_equal(err, "option '--follow' needs --input");
+	assert_int_equal(parse("--follow"), -EINVAL);
+	assert_int_equal(parse("-d", "--input="), -EINVAL);
+	assert_string_equal(err, "invalid value '' for option '--input='");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -453,6 +490,8 @@ int main(void)
 		cmocka_unit_test(test_attach),
 		cmocka_unit_test(test_offsets),
 		cmocka_unit_test(test_display),
+		cmocka_unit_test(test_format),
+		cmocka_unit_test(test_input),
 		cmocka_unit_test(test_filters),
 		cmocka_unit_test(test_filter_too_many),
 		cmocka_unit_test(test_events),
