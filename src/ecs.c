@@ -230,14 +230,8 @@ static char *put_conn(char *p, const struct record *rec)
 
 static char *put_lost(char *p, const struct record *rec)
 {
-	if (rec->lost_reason == LOST_OUTPUT) {
-		LIT(p, ",\"nettracer\":{\"lost\":{\"reason\":\"output\",\"count\":");
-	} else {
-		LIT(p, ",\"nettracer\":{\"lost\":{\"reason\":\"perf_buffer\",\"cpu\":");
-		p = jsonw_u32(p, rec->cpu);
-		LIT(p, ",\"count\":");
-	}
-	p = jsonw_count(p, rec->lost_count);
+	LIT(p, ",\"nettracer\":{\"lost\":{");
+	p = jsonw_lost(p, rec);
 	LIT(p, "}}");
 	return p;
 }

@@ -86,14 +86,8 @@ static char *put_head(struct json_fmt *fmt, char *p, const struct record *rec)
 static char *put_lost(struct json_fmt *fmt, char *p, const struct record *rec)
 {
 	p = put_head(fmt, p, rec);
-	if (rec->lost_reason == LOST_OUTPUT) {
-		LIT(p, ",\"reason\":\"output\",\"count\":");
-	} else {
-		LIT(p, ",\"reason\":\"perf_buffer\",\"cpu\":");
-		p = jsonw_u32(p, rec->cpu);
-		LIT(p, ",\"count\":");
-	}
-	p = jsonw_count(p, rec->lost_count);
+	*p++ = ',';
+	p = jsonw_lost(p, rec);
 	LIT(p, "}\n");
 	return p;
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#include "record.h"
 
 /* A literal without its NUL; sizeof makes the length a constant, so memcpy becomes moves. */
 #define JSONW_LIT(p, s) (memcpy((p), (s), sizeof(s) - 1), (p) += sizeof(s) - 1)
@@ -282,6 +283,20 @@ static inline char *jsonw_time(char *p, uint64_t time_ns)
 	p = jsonw_usec6(p, time_ns);
 	*p++ = 'Z';
 	return p;
+}
+
+/* The members of a lost record, in both formats: "reason":"output","count":N or
+ * "reason":"perf_buffer","cpu":N,"count":N. */
+static inline char *jsonw_lost(char *p, const struct record *rec)
+{
+	if (rec->lost_reason == LOST_OUTPUT) {
+		JSONW_LIT(p, "\"reason\":\"output\",\"count\":");
+	} else {
+		JSONW_LIT(p, "\"reason\":\"perf_buffer\",\"cpu\":");
+		p = jsonw_u32(p, rec->cpu);
+		JSONW_LIT(p, ",\"count\":");
+	}
+	return jsonw_count(p, rec->lost_count);
 }
 
 #endif /* NT_JSONW_H */
