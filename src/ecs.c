@@ -167,15 +167,7 @@ static char *put_nettracer(char *p, const struct record *rec)
 {
 	LIT(p, ",\"nettracer\":{\"netns\":");
 	p = jsonw_u32(p, rec->netns);
-	if (rec->cgroup_id) {
-		LIT(p, ",\"cgroup_id\":");
-		p = jsonw_count(p, rec->cgroup_id);
-	}
-	if (rec->cgroup) {
-		LIT(p, ",\"cgroup\":\"");
-		p = jsonw_text(p, rec->cgroup, RECORD_CGROUP_MAX);
-		*p++ = '"';
-	}
+	p = jsonw_cgroup(p, rec);
 	if (rec->has_metrics) {
 		LIT(p, ",\"retransmits\":");
 		p = jsonw_count(p, rec->metrics.retransmits);

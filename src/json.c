@@ -106,15 +106,7 @@ static char *put_conn(struct json_fmt *fmt, char *p, const struct record *rec)
 	p = jsonw_u32(p, rec->uid);
 	LIT(p, ",\"netns\":");
 	p = jsonw_u32(p, rec->netns);
-	if (rec->cgroup_id) {
-		LIT(p, ",\"cgroup_id\":");
-		p = jsonw_count(p, rec->cgroup_id);
-	}
-	if (rec->cgroup) {
-		LIT(p, ",\"cgroup\":\"");
-		p = jsonw_text(p, rec->cgroup, RECORD_CGROUP_MAX);
-		*p++ = '"';
-	}
+	p = jsonw_cgroup(p, rec);
 	if (rec->container_id[0]) {
 		LIT(p, ",\"container_id\":\"");
 		p = jsonw_text(p, rec->container_id, RECORD_CONTAINER_ID_LEN);

@@ -285,6 +285,21 @@ static inline char *jsonw_time(char *p, uint64_t time_ns)
 	return p;
 }
 
+/* ,"cgroup_id":N,"cgroup":"PATH", each when known: the owner's cgroup in both formats. */
+static inline char *jsonw_cgroup(char *p, const struct record *rec)
+{
+	if (rec->cgroup_id) {
+		JSONW_LIT(p, ",\"cgroup_id\":");
+		p = jsonw_count(p, rec->cgroup_id);
+	}
+	if (rec->cgroup) {
+		JSONW_LIT(p, ",\"cgroup\":\"");
+		p = jsonw_text(p, rec->cgroup, RECORD_CGROUP_MAX);
+		*p++ = '"';
+	}
+	return p;
+}
+
 /* The members of a lost record, in both formats: "reason":"output","count":N or
  * "reason":"perf_buffer","cpu":N,"count":N. */
 static inline char *jsonw_lost(char *p, const struct record *rec)

@@ -15,7 +15,7 @@ from collections import Counter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nt  # noqa: E402
-from rotate import Storm, kinds  # noqa: E402
+from rotate import Storm, each_once, kinds  # noqa: E402
 
 SHIPPED = os.path.join(os.environ.get("top_srcdir", os.path.join(nt.HERE, "..", "..")),
                        "packaging", "logrotate", "nettracer")
@@ -106,14 +106,7 @@ def main():
     lost = [x for x in lines if b'"type":"lost"' in x]
     if lost:
         nt.fail("the kernel dropped samples (perf buffer): %s" % lost[:3])
-    dup = [k for k, v in Counter(lines).items() if v > 1]
-    if dup:
-        nt.fail("%d lines twice, e.g. %r" % (len(dup), dup[0][:120]))
-    got = Counter(kinds(storm, lines))
-    for addr in storm.addrs:
-        for kind in ("connect-client", "accept-server", "close-client", "close-server"):
-            if got[(addr, kind)] != 1:
-                nt.fail("%s %s: %d records" % (addr, kind, got[(addr, kind)]))
+    each_once(storm, lines)
     print("ok: logrotate -f three times under a storm: %d connections, %d records in %s, "
           "each once" % (len(storm.addrs), len(lines), ", ".join(rotated + ["out.ndjson"])))
 

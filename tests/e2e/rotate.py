@@ -47,6 +47,18 @@ class Storm:
             self.addrs.append(addr)
 
 
+def each_once(storm, lines):
+    """No line twice, and every connection of the storm has its four records once."""
+    dup = [k for k, v in Counter(lines).items() if v > 1]
+    if dup:
+        nt.fail("%d lines written twice, e.g. %r" % (len(dup), dup[0][:120]))
+    got = Counter(kinds(storm, lines))
+    for addr in storm.addrs:
+        for kind in ("connect-client", "accept-server", "close-client", "close-server"):
+            if got[(addr, kind)] != 1:
+                nt.fail("%s %s: %d records" % (addr, kind, got[(addr, kind)]))
+
+
 def records_of(path):
     with open(path, "rb") as f:
         data = f.read()
@@ -117,14 +129,7 @@ def main():
         nt.fail("rotated files are not FILE.1 ... FILE.N: %s" % numbered)
     if not os.path.exists(t.path + ".hup") or not per_file[t.path + ".hup"]:
         nt.fail("nothing was written to the file renamed before SIGHUP")
-    dup = [k for k, v in Counter(lines).items() if v > 1]
-    if dup:
-        nt.fail("%d lines written twice, e.g. %r" % (len(dup), dup[0][:120]))
-    got = Counter(kinds(storm, lines))
-    for addr in storm.addrs:
-        for kind in ("connect-client", "accept-server", "close-client", "close-server"):
-            if got[(addr, kind)] != 1:
-                nt.fail("%s %s: %d records" % (addr, kind, got[(addr, kind)]))
+    each_once(storm, lines)
     print("ok: %d connections, %d records in %d files of at most %d bytes, each once" %
           (len(storm.addrs), len(lines), len(paths), SIZE))
 
