@@ -238,12 +238,12 @@ static void print_summary(struct tracer *t, const struct pipeline *p)
 	output__status(p->out, &st);
 	if (verbose || p->stats.lost || p->stats.bad_samples || s[NT_STAT_MAP_FULL] ||
 	    s[NT_STAT_OUTPUT_FAIL] || skipped || s[NT_STAT_STALE] || s[NT_STAT_PENDING_FULL] ||
-	    s[NT_STAT_ACCEPT_UNMATCHED] || nomem || st.dropped || st.held)
+	    s[NT_STAT_ACCEPT_UNMATCHED] || nomem || st.dropped || st.held || p->stats.format_failed)
 		fprintf(stderr,
 			"nettracer: %llu records, %llu lost, %llu undecodable, %llu untracked "
 			"(map full), %llu failed outputs, %llu skipped by the kernel, %llu stale "
 			"entries removed, %llu accepts unmatched, %llu pending full, %llu deltas "
-			"without memory, %llu dropped (output)\n",
+			"without memory, %llu dropped (output), %llu too long to format\n",
 			(unsigned long long)(p->stats.records - st.held),
 			(unsigned long long)p->stats.lost, (unsigned long long)p->stats.bad_samples,
 			(unsigned long long)s[NT_STAT_MAP_FULL],
@@ -251,7 +251,8 @@ static void print_summary(struct tracer *t, const struct pipeline *p)
 			(unsigned long long)s[NT_STAT_STALE],
 			(unsigned long long)s[NT_STAT_ACCEPT_UNMATCHED],
 			(unsigned long long)s[NT_STAT_PENDING_FULL], (unsigned long long)nomem,
-			(unsigned long long)(st.dropped + st.held));
+			(unsigned long long)(st.dropped + st.held),
+			(unsigned long long)p->stats.format_failed);
 	if (verbose)
 		fprintf(stderr,
 			"nettracer: runs the kernel skipped: %s; nested state changes taken: %llu\n",
