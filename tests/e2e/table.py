@@ -128,16 +128,18 @@ class Pane:
         self.tmux("kill-server")
 
 
-def wrapper(d, args):
-    """The pane runs nettracer from a shell that records the terminal modes before and after,
-    and its exit status, then waits so that the screen it left can be inspected."""
+def wrapper(d, args, prefix=()):
+    """The pane runs nettracer (behind prefix, e.g. a setpriv command line) from a shell that
+    records the terminal modes before and after, and its exit status, then waits so that the
+    screen it left can be inspected."""
     path = os.path.join(d, "run.sh")
     with open(path, "w") as f:
         # Ctrl-C goes to the whole foreground group; an interactive shell would survive it, and
         # so must this one. A caught signal is default again in nettracer after exec.
         f.write("trap : INT\n")
         f.write("stty -g > %s/stty.before\n" % d)
-        f.write(" ".join(shlex.quote(a) for a in [nt.NETTRACER] + nt.EXTRA + args) + "\n")
+        f.write(" ".join(shlex.quote(a) for a in list(prefix) + [nt.NETTRACER] + nt.EXTRA + args) +
+                "\n")
         f.write("echo nettracer-exit=$?\n")
         f.write("stty -g > %s/stty.after\n" % d)
         f.write("echo after-exit\n")
