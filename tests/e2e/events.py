@@ -67,7 +67,7 @@ def relevant(recs, sc):
     # scenario's, right or wrong, and is checked.
     tuples = {(norm(c[0]), c[1], norm(c[2]), c[3]) for kind in ("client", "server")
               for c in sc[kind]["conns"]}
-    pids = set(sc["client"]["pid"]) | {sc["server"]["pid"]}
+    pids = set(sc["client"]["pid"]) | {sc["server"]["pid"]} | set(sc.get("servers", []))
     # Only while it ran: a tuple reused later (the kernel gives the same ports again) is not
     # the scenario's. Closes may come a little after its processes have gone.
     return [r for r in recs if r["type"] in ("connect", "accept", "close")

@@ -61,18 +61,30 @@ def main():
     if lost or re.search(r"[1-9]\d* lost", tracer.stderr):
         nt.fail("lost events at default settings: %s %s" % (lost[:3], tracer.stderr))
     # The kernel may hand a later server the same ephemeral port: check per port.
+    # The kernel may hand a later server the same port: scenarios on one port are checked as
+    # one, over all their times, tuples and processes.
     by_port = {}
     for sc in scenarios:
-        merged = by_port.setdefault((sc["port"], sc["netns"]), {})
+        key = (sc["port"], sc["netns"])
+        if key not in by_port:
+            by_port[key] = dict(sc, client=dict(sc["client"], pid=list(sc["client"]["pid"]),
+                                                conns=list(sc["client"]["conns"])),
+                                server=dict(sc["server"], conns=list(sc["server"]["conns"])),
+                                servers=[], exp={})
+        m = by_port[key]
+        m["t0"], m["t1"] = min(m["t0"], sc["t0"]), max(m["t1"], sc["t1"])
+        if m["server"]["pid"] != sc["server"]["pid"]:  # another scenario on the same port
+            m["client"]["pid"] += sc["client"]["pid"]
+            m["client"]["conns"] += sc["client"]["conns"]
+            m["server"]["conns"] += sc["server"]["conns"]
+            m["servers"].append(sc["server"]["pid"])
         for k, (pids, comm, n) in events.expected(sc).items():
-            e = merged.setdefault(k, [set(), comm, 0])
+            e = m["exp"].setdefault(k, [set(), comm, 0])
             e[0] |= pids
             e[2] += n
     n = 0
-    for sc in scenarios:
-        exp = by_port.pop((sc["port"], sc["netns"]), None)
-        if exp:
-            n += events.check(recs, sc, "ipv4", exp)
+    for m in by_port.values():
+        n += events.check(recs, m, "ipv4", m["exp"])
     # The first quarter warms up (buffers, allocator); after that RSS must not keep growing.
     # Under ASan (NT_SOAK_RSS=0) freed memory waits in quarantine; LeakSanitizer checks instead.
     warm = rss[len(rss) // 4]
