@@ -100,11 +100,23 @@ def check(recs, sc, family, exp=None):
     return sum(e[2] for e in exp.values())
 
 
+def by_port(recs):
+    """(netns, port) -> the event records with that port at either end: a scenario's records
+    are among those of its port, so a long run need not scan every record for each one."""
+    index = {}
+    for r in recs:
+        if r["type"] in ("connect", "accept", "close"):
+            for port in {r["sport"], r["dport"]}:
+                index.setdefault((r["netns"], port), []).append(r)
+    return index
+
+
 def complete(tracer, scenarios):
     def done():
-        recs = tracer.records()
-        ok = all(len(relevant(recs, sc)) >= sum(e[2] for e in expected(sc).values())
-                 for sc, _ in scenarios)
+        index = by_port(tracer.records())
+        recs = [r for sc, _ in scenarios for r in index.get((sc["netns"], sc["port"]), [])]
+        ok = all(len(relevant(index.get((sc["netns"], sc["port"]), []), sc)) >=
+                 sum(e[2] for e in expected(sc).values()) for sc, _ in scenarios)
         if not ok:
             # Said on a timeout: which kinds of record are short.
             done.short = [(sc["port"], Counter(r["type"] for r in relevant(recs, sc)))
