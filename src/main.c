@@ -32,9 +32,13 @@
 
 static volatile sig_atomic_t stop, reopen;
 
+/* -d on a terminal: a hangup (the terminal went away) ends it, as it ends any program there;
+ * otherwise SIGHUP asks for the -o file to be opened again (log rotation). */
+static volatile sig_atomic_t hangup_stops;
+
 static void on_signal(int sig)
 {
-	if (sig == SIGHUP)
+	if (sig == SIGHUP && !hangup_stops)
 		reopen = 1;
 	else
 		stop = 1;
@@ -577,6 +581,9 @@ static void wait_input(struct run *r)
 	if (r->in_fd >= 0)
 		fds[n++] = (struct pollfd){ .fd = r->in_fd, .events = POLLIN };
 	poll(fds, n, POLL_MS);
+	/* A terminal that hung up answers every poll at once: keys are no longer read. */
+	if (r->in_fd >= 0 && (fds[n - 1].revents & (POLLHUP | POLLERR | POLLNVAL)))
+		r->in_fd = -1;
 }
 
 /* -d --input: records read back until the input ends, q or a signal; while it goes on the table
@@ -688,6 +695,7 @@ static int run(const struct config *cfg)
 	if (cfg->display && fcntl(STDIN_FILENO, F_GETFD) >= 0 &&
 	    !(cfg->input && strcmp(cfg->input, "-") == 0))
 		r.in_fd = STDIN_FILENO;
+	hangup_stops = cfg->display && to_stdout(cfg) && isatty(STDOUT_FILENO);
 	if (cfg->input) {
 		/* Records read back: no tracer, no snapshot, no guessing. */
 		if (open_input(&r) || open_pipeline(&r))
