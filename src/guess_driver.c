@@ -253,6 +253,19 @@ static void want_conn(struct guess_snap *s, const struct conn *c, const struct t
 	want_u64(s, GUESS_tp_mdev_us, ti->tcpi_rttvar);
 }
 
+/* A connection that moved a random amount of data each way (at least up and down bytes) and is
+ * quiet now, with its send sequence number: its client socket's memory is snapshot i. */
+static int quiet_snapshot(struct driver *d, struct conn *c, int family, bool mapped,
+			  bool other_ns, size_t up, size_t down, unsigned int down_spread, int i,
+			  struct tcp_info *ti, uint32_t *seq)
+{
+	int err = connect_pair(d, c, family, mapped, 0, other_ns);
+
+	err = err ?: exchange(c, up + rand_r(&d->seed) % 1000, down + rand_r(&d->seed) % down_spread);
+	err = err ?: write_seq(c->c, seq);
+	return err ?: snapshot(d, c, i, ti, true);
+}
+
 /* An IPv4 connection, quiet, then the same socket after the peer's FIN. */
 static int snap_v4(struct driver *d, struct conn *c)
 {
@@ -261,10 +274,7 @@ static int snap_v4(struct driver *d, struct conn *c)
 	uint32_t seq;
 	int err, i;
 
-	err = connect_pair(d, c, AF_INET, false, 0, false);
-	err = err ?: exchange(c, 1000 + rand_r(&d->seed) % 1000, 2000 + rand_r(&d->seed) % 1000);
-	err = err ?: write_seq(c->c, &seq);
-	err = err ?: snapshot(d, c, 0, &ti, true);
+	err = quiet_snapshot(d, c, AF_INET, false, false, 1000, 2000, 1000, 0, &ti, &seq);
 	if (err)
 		return err;
 	want_conn(a, c, &ti, d->home_inum);
@@ -338,10 +348,7 @@ static int snap_mapped(struct driver *d, struct conn *c)
 	uint32_t seq;
 	int err;
 
-	err = connect_pair(d, c, AF_INET6, true, 0, true);
-	err = err ?: exchange(c, 3000 + rand_r(&d->seed) % 1000, 500 + rand_r(&d->seed) % 400);
-	err = err ?: write_seq(c->c, &seq);
-	err = err ?: snapshot(d, c, 2, &ti, true);
+	err = quiet_snapshot(d, c, AF_INET6, true, true, 3000, 500, 400, 2, &ti, &seq);
 	if (err)
 		return err;
 	want_conn(s, c, &ti, d->other_inum);
