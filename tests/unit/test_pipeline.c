@@ -59,7 +59,7 @@ static void test_seq_and_format_failed(void **state)
 	struct record rec = { .type = RECORD_CONNECT, .family = AF_INET, .comm = "x" };
 	struct record lost = { .type = RECORD_LOST, .cpu = 1, .lost_count = 2 };
 	struct pipeline p = {};
-	struct json_sink js;
+	struct json_sink js = {};
 	json_int_t seqs[8];
 	int fd = mkstemp(path);
 
