@@ -113,7 +113,10 @@ def main():
     want = 4 * len(storm.addrs)
 
     def complete():
-        return sum(len(kinds(storm, records_of(f))) for f in files()) >= want
+        try:
+            return sum(len(kinds(storm, records_of(f))) for f in files()) >= want
+        except FileNotFoundError:
+            return False  # renamed by a rotation while we read (FILE.0 lives a moment): again
     nt.wait_for(complete, 20, "every record of %d connections" % len(storm.addrs))
     t.stop()
     paths = sorted(files())
