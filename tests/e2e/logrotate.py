@@ -2,7 +2,6 @@
 nettracer under a storm of connections: every record of every connection is in the union of the
 live file and the rotated ones (compressed or not) exactly once, and no line is split."""
 import glob
-import gzip
 import json
 import os
 import re
@@ -15,7 +14,7 @@ from collections import Counter
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nt  # noqa: E402
-from rotate import Storm, each_once, kinds  # noqa: E402
+from rotate import Storm, each_once, kinds, records_of  # noqa: E402
 
 SHIPPED = os.path.join(os.environ.get("top_srcdir", os.path.join(nt.HERE, "..", "..")),
                        "packaging", "logrotate", "nettracer")
@@ -31,19 +30,6 @@ def config(d, pid):
         nt.fail("the shipped logrotate file is not what this test expects:\n" + text)
     text = text.replace("/var/log/nettracer/*.ndjson", d + "/*.ndjson")
     return text.replace(RELOAD, "kill -HUP %d" % pid)
-
-
-def lines_of(path):
-    data = gzip.open(path).read() if path.endswith(".gz") else open(path, "rb").read()
-    if data and not data.endswith(b"\n"):
-        nt.fail("%s ends inside a line" % path)
-    lines = data.split(b"\n")[:-1]
-    for n, line in enumerate(lines, 1):
-        try:
-            json.loads(line)
-        except ValueError:
-            nt.fail("%s line %d is not JSON: %r" % (path, n, line[:120]))
-    return lines
 
 
 def main():
@@ -83,10 +69,10 @@ def main():
     files = lambda: [t.path] + sorted(glob.glob(t.path + ".*"))  # noqa: E731
 
     def complete():
-        return sum(len(kinds(storm, lines_of(f))) for f in files()) >= want
+        return sum(len(kinds(storm, records_of(f))) for f in files()) >= want
 
     def missing():
-        lines = [x for f in files() for x in lines_of(f)]
+        lines = [x for f in files() for x in records_of(f)]
         got = Counter(kinds(storm, lines))
         miss = [(a, k) for a in storm.addrs for k in ("connect-client", "accept-server",
                 "close-client", "close-server") if not got[(a, k)]]
@@ -102,7 +88,7 @@ def main():
         nt.fail("logrotate did not rotate three times as configured: %s" % rotated)
     lines = []
     for f in paths:
-        lines += lines_of(f)
+        lines += records_of(f)
     lost = [x for x in lines if b'"type":"lost"' in x]
     if lost:
         nt.fail("the kernel dropped samples (perf buffer): %s" % lost[:3])

@@ -2,6 +2,7 @@
 middle: no line split across files, every file within the size, and the union of the files has
 every record of every connection exactly once."""
 import glob
+import gzip
 import json
 import os
 import signal
@@ -61,8 +62,8 @@ def each_once(storm, lines):
 
 
 def records_of(path):
-    with open(path, "rb") as f:
-        data = f.read()
+    """The lines of one output file (gzip'd by logrotate or not), each checked to be JSON."""
+    data = gzip.open(path).read() if path.endswith(".gz") else open(path, "rb").read()
     if data and not data.endswith(b"\n"):
         nt.fail("%s ends inside a line" % path)
     lines = data.split(b"\n")[:-1]
