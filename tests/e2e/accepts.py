@@ -34,18 +34,23 @@ def run(i):
         except socket.timeout:
             continue
         with lock:
-            got.append(["acc-%d" % i, peer[1]])
+            got.append(["acc-%d" % i, peer[0], peer[1]])
         s.close()
 ts = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
 [t.start() for t in ts]; [t.join() for t in ts]
 print(json.dumps(got), flush=True)
 """
 
+# A client: n connections, each from a loopback address of its own. The kernel gives a local
+# port whose connection is in time-wait to a new connection (tcp_tw_reuse), and two accepts of
+# one four-tuple would be one in the truth.
 CLIENT = r"""
 import socket, sys
-port, n = int(sys.argv[1]), int(sys.argv[2])
-for _ in range(n):
-    c = socket.create_connection(("127.0.0.1", port)); c.recv(1); c.close()
+port, k, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+for j in range(n):
+    src = "127.%d.%d.%d" % (2 + k, j // 250, j % 250 + 1)
+    c = socket.create_connection(("127.0.0.1", port), source_address=(src, 0))
+    c.recv(1); c.close()
 """
 
 
@@ -55,12 +60,12 @@ def run(offsets):
     servers = [subprocess.Popen([sys.executable, "-c", SERVER, str(t), str(n)],
                                 stdout=subprocess.PIPE, text=True) for t, n in layout]
     ports = [int(p.stdout.readline()) for p in servers]
-    clients = [subprocess.Popen([sys.executable, "-c", CLIENT, str(port), str(n)])
-               for port, (_, n) in zip(ports, layout)]
+    clients = [subprocess.Popen([sys.executable, "-c", CLIENT, str(port), str(k), str(n)])
+               for k, (port, (_, n)) in enumerate(zip(ports, layout))]
     truth = {}
     for p, port in zip(servers, ports):
-        for name, peer in json.loads(p.stdout.readline()):
-            truth[(port, peer)] = (p.pid, name)
+        for name, addr, peer in json.loads(p.stdout.readline()):
+            truth[(port, addr, peer)] = (p.pid, name)
         p.wait()
     for c in clients:
         c.wait()
@@ -71,7 +76,7 @@ def run(offsets):
     recs = [r for r in tracer.stop() if r["type"] == "accept" and r["sport"] in ports]
     seen, bad = {}, []
     for r in recs:
-        key = (r["sport"], r["dport"])
+        key = (r["sport"], r["daddr"], r["dport"])
         seen[key] = seen.get(key, 0) + 1
         want = truth.get(key)
         if want is None:

@@ -37,7 +37,7 @@ def serve(lst, truth, lock):
                 n = int(tail[:-1])
                 s.sendall(b"y" * n)
                 sent += n
-        peer = s.getpeername()[1]
+        peer = s.getpeername()[:2]
         s.close()
         with lock:
             truth[("server", peer)] = (sent, got)
@@ -50,9 +50,12 @@ def serve(lst, truth, lock):
         threading.Thread(target=handle, args=(s,), daemon=True).start()
 
 
-def client(port, rng, truth, lock):
-    c = socket.create_connection(("127.0.0.1", port))
-    sport = c.getsockname()[1]
+def client(port, src, rng, truth, lock):
+    # Each client has a loopback address of its own: the kernel reuses a local port whose
+    # connection is in time-wait (tcp_tw_reuse), and two connections with one four-tuple
+    # would be one in the truth and in the records.
+    c = socket.create_connection(("127.0.0.1", port), source_address=(src, 0))
+    me = c.getsockname()[:2]
     sent = got = 0
     for mark, hold in ((b"!", rng.uniform(0, 0.35)), (b"?", 2.5 * INTERVAL)):
         n, reply = rng.randrange(1, 200000), rng.randrange(1, 200000)
@@ -66,19 +69,19 @@ def client(port, rng, truth, lock):
         time.sleep(hold)
     c.close()
     with lock:
-        truth[("client", sport)] = (sent, got)
+        truth[("client", me)] = (sent, got)
 
 
 def by_conn(recs, port):
-    """(end, peer port) → records of that connection end, in order."""
+    """(end, client address and port) → records of that connection end, in order."""
     out = {}
     for r in recs:
         if r["type"] not in ("metrics", "close"):
             continue
         if r["sport"] == port:
-            out.setdefault(("server", r["dport"]), []).append(r)
+            out.setdefault(("server", (r["daddr"], r["dport"])), []).append(r)
         elif r["dport"] == port:
-            out.setdefault(("client", r["sport"]), []).append(r)
+            out.setdefault(("client", (r["saddr"], r["sport"])), []).append(r)
     return out
 
 
@@ -99,21 +102,23 @@ def main():
     sem = threading.Semaphore(PARALLEL)
     threads = []
 
-    def one(r):
+    def one(i, r):
         try:
-            client(port, r, truth, lock)
+            client(port, "127.1.%d.%d" % (i // 250, i % 250 + 1), r, truth, lock)
         finally:
             sem.release()
 
     for i in range(CONNS):
         sem.acquire()
-        th = threading.Thread(target=one, args=(random.Random(rng.random()),))
+        th = threading.Thread(target=one, args=(i, random.Random(rng.random())))
         th.start()
         threads.append(th)
     for th in threads:
         th.join()
     nt.wait_for(lambda: len(truth) == 2 * CONNS and nt.port_quiet(port), 30,
-                "every connection closed at both ends")
+                "every connection closed at both ends",
+                show=lambda: "%d of %d ends done; sockets on the port: %s" %
+                (len(truth), 2 * CONNS, nt.port_sockets(port)))
     time.sleep(3 * INTERVAL)  # a last dump after the last close
     lst.close()
     recs = {name: by_conn(t.stop(), port)

@@ -251,17 +251,24 @@ def own_netns():
     return os.stat("/proc/self/ns/net").st_ino
 
 
-def port_quiet(port):
-    """True when no socket in this namespace but a listener or a time-wait one uses port: every
-    state change of its connections has happened."""
+def port_sockets(port):
+    """The sockets of this namespace that use port at either end and are neither listening nor
+    in time-wait, as (local, remote, state) in /proc/net/tcp's hex."""
+    out = []
     for name in ("/proc/net/tcp", "/proc/net/tcp6"):
         with open(name) as f:
             for line in list(f)[1:]:
                 fields = line.split()
                 ports = {int(a.rsplit(":", 1)[1], 16) for a in fields[1:3]}
                 if port in ports and fields[3] not in ("06", "0A"):
-                    return False
-    return True
+                    out.append(tuple(fields[1:4]))
+    return out
+
+
+def port_quiet(port):
+    """True when no socket in this namespace but a listener or a time-wait one uses port: every
+    state change of its connections has happened."""
+    return not port_sockets(port)
 
 
 def epoch(text):
