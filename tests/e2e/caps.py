@@ -15,24 +15,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nt  # noqa: E402
 
 CAPS = ["sys_admin", "sys_ptrace", "dac_read_search"]
-UNIT = os.path.join(os.environ.get("top_srcdir", os.path.join(nt.HERE, "..", "..")),
-                    "packaging", "nettracer.service.in")
-
-
-def setpriv(caps):
-    c = ",".join(["-all"] + ["+" + x for x in caps])
-    return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
-            "--inh-caps=" + c, "--ambient-caps=" + c, "--bounding-set=" + c]
-
-
-def unit_caps():
-    """The set the shipped unit grants: the test proves what the unit says."""
-    for line in open(UNIT):
-        if line.startswith("AmbientCapabilities="):
-            return sorted(x[4:].lower() for x in line.split("=", 1)[1].split())
-    nt.fail("no AmbientCapabilities= in " + UNIT)
-
-
 def traced(binary, d, caps, *args):
     out = os.path.join(d, "out.ndjson")
     if os.path.exists(out):
@@ -42,7 +24,7 @@ def traced(binary, d, caps, *args):
     c0, s0, l0 = nt.loopback_pair()
     port0 = l0.getsockname()[1]
     err = open(os.path.join(d, "err"), "w+")
-    p = subprocess.Popen(setpriv(caps) + [binary, "-v", "-t", "0.3", "-o", out] + nt.EXTRA +
+    p = subprocess.Popen(nt.setpriv(caps) + [binary, "-v", "-t", "0.3", "-o", out] + nt.EXTRA +
                          list(args), stdout=subprocess.DEVNULL, stderr=err,
                          stdin=subprocess.DEVNULL)
     nt.RUNNING.append(p)
@@ -73,7 +55,7 @@ def traced(binary, d, caps, *args):
 
 def refused(binary, caps, missing, *args):
     try:
-        r = subprocess.run(setpriv(caps) + [binary, "-o", "/dev/null"] + nt.EXTRA + list(args),
+        r = subprocess.run(nt.setpriv(caps) + [binary, "-o", "/dev/null"] + nt.EXTRA + list(args),
                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=20)
     except subprocess.TimeoutExpired:
         nt.fail("without %s nettracer did not stop at start-up" % missing)
@@ -90,8 +72,8 @@ def main():
         nt.skip("no setpriv (util-linux)")
     if subprocess.run(["id", "nobody"], stdout=subprocess.DEVNULL).returncode:
         nt.skip("no user nobody")
-    if unit_caps() != sorted(CAPS + ["net_admin"]):
-        nt.fail("the unit grants %s, the test proves %s" % (unit_caps(), CAPS + ["net_admin"]))
+    if nt.unit_caps() != sorted(CAPS + ["net_admin"]):
+        nt.fail("the unit grants %s, the test proves %s" % (nt.unit_caps(), CAPS + ["net_admin"]))
     d = tempfile.mkdtemp(prefix="nt-caps-")
     try:
         os.chmod(d, 0o777)  # nobody writes its output there and runs its copy of the binary

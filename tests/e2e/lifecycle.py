@@ -15,7 +15,7 @@ import nt  # noqa: E402
 
 
 def run(args, **kw):
-    return subprocess.run([nt.NETTRACER] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    return subprocess.run(nt.as_service([nt.NETTRACER] + args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           stdin=subprocess.DEVNULL, timeout=20, **kw)
 
 
@@ -120,7 +120,7 @@ def test_rotation():
 
 def test_reader_leaves():
     """nettracer | head -1 ends quietly within a second of the reader leaving."""
-    p = subprocess.Popen([nt.NETTRACER], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    p = subprocess.Popen(nt.as_service([nt.NETTRACER]), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          stdin=subprocess.DEVNULL)
     line = b""
     deadline = time.monotonic() + 15

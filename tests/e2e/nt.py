@@ -17,6 +17,60 @@ NETTRACER = os.environ.get("NETTRACER") or os.path.join(HERE, "..", "..", "nettr
 EXTRA = os.environ.get("NETTRACER_OPTS", "").split()
 if os.environ.get("NETTRACER_ATTACH"):
     EXTRA.append("--attach=" + os.environ["NETTRACER_ATTACH"])
+# NT_E2E_AS=USER (make check-caps): every nettracer that the tests start runs as USER with
+# exactly the capabilities that packaging/nettracer.service grants, as the service does.
+AS_USER = os.environ.get("NT_E2E_AS")
+UNIT = os.path.join(os.environ.get("top_srcdir", os.path.join(HERE, "..", "..")),
+                    "packaging", "nettracer.service.in")
+
+
+def unit_caps():
+    """The capabilities that the shipped unit grants, in lower case without CAP_."""
+    for line in open(UNIT):
+        if line.startswith("AmbientCapabilities="):
+            return sorted(x[4:].lower() for x in line.split("=", 1)[1].split())
+    fail("no AmbientCapabilities= in " + UNIT)
+
+
+def setpriv(caps, user="nobody"):
+    """The command prefix that runs a program as user with exactly caps."""
+    c = ",".join(["-all"] + ["+" + x for x in caps])
+    return ["setpriv", "--reuid=" + user, "--regid=" + user_group(user), "--clear-groups",
+            "--inh-caps=" + c, "--ambient-caps=" + c, "--bounding-set=" + c]
+
+
+def user_group(user):
+    import grp
+    import pwd
+    return grp.getgrgid(pwd.getpwnam(user).pw_gid).gr_name
+
+
+def as_service(cmd):
+    """cmd, run as NT_E2E_AS with the unit's capabilities when that is set."""
+    return setpriv(unit_caps(), AS_USER) + cmd if AS_USER else cmd
+
+
+def check_service_process(pid):
+    """A running nettracer of the NT_E2E_AS mode has that user's uid and exactly the unit's
+    capabilities, as the kernel says in /proc/PID/status."""
+    import pwd
+    st = dict(line.split(":", 1) for line in open("/proc/%d/status" % pid))
+    caps = {"sys_admin": 21, "sys_ptrace": 19, "dac_read_search": 2, "net_admin": 12}
+    want = sum(1 << caps[c] for c in unit_caps())
+    uid = int(st["Uid"].split()[1])
+    eff = int(st["CapEff"], 16)
+    if uid != pwd.getpwnam(AS_USER).pw_uid or eff != want:
+        fail("nettracer %d runs with uid %d and capabilities %#x, not as %s with %#x" %
+             (pid, uid, eff, AS_USER, want))
+
+
+def own_dir(path):
+    """Lets the NT_E2E_AS user write its output in path (a directory of the test's)."""
+    if AS_USER:
+        import pwd
+        pw = pwd.getpwnam(AS_USER)
+        os.chown(path, pw.pw_uid, pw.pw_gid)
+    return path
 
 
 def skip(why):
@@ -160,10 +214,11 @@ class Tracer:
     """nettracer writing to a temporary file; ready once it has seen a sentinel connection."""
 
     def __init__(self, *args, sentinel=True):
-        self.dir = tempfile.mkdtemp(prefix="nt-e2e-")
+        self.dir = own_dir(tempfile.mkdtemp(prefix="nt-e2e-"))
         self.path = os.path.join(self.dir, "out.ndjson")
         self.errpath = os.path.join(self.dir, "err.txt")
-        cmd = [NETTRACER, "-o", self.path] + EXTRA + list(args) + ([] if sentinel else ["-v"])
+        cmd = as_service([NETTRACER, "-o", self.path] + EXTRA + list(args) +
+                         ([] if sentinel else ["-v"]))
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(self.errpath, "wb"),
                                      stdin=subprocess.DEVNULL)
         RUNNING.append(self.proc)
@@ -175,6 +230,8 @@ class Tracer:
                      "existing connections tracked" in open(self.errpath).read(), 15, "start")
             if self.proc.poll() is not None:
                 fail("nettracer exited: " + open(self.errpath).read())
+        if AS_USER:
+            check_service_process(self.proc.pid)
 
     def _sentinel(self):
         deadline = time.monotonic() + 15
@@ -203,6 +260,14 @@ class Tracer:
         return read_records(self.path)
 
     def stop(self, sig=signal.SIGINT, timeout=10):
+        self.halt(sig, timeout)
+        check_jq(self.path)
+        recs = self.records()
+        check_seq(self.path, recs)
+        return recs
+
+    def halt(self, sig=signal.SIGINT, timeout=10):
+        """Stops nettracer and checks how it ended; the file is the caller's to read."""
         self.proc.send_signal(sig)
         try:
             rc = self.proc.wait(timeout)
@@ -215,10 +280,6 @@ class Tracer:
         if re.search(r"[1-9]\d* skipped by the kernel", self.stderr):
             fail("the kernel skipped hooks and records were lost: " + self.stderr)
         complete_file(self.path)
-        check_jq(self.path)
-        recs = self.records()
-        check_seq(self.path, recs)
-        return recs
 
 
 class Netns:

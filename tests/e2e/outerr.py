@@ -60,7 +60,7 @@ def start(server, out_args, stdout):
     err = tempfile.NamedTemporaryFile(prefix="nt-outerr-", suffix=".err", delete=False)
     cmd = [nt.NETTRACER, "-v", "--events=connect,lost", "--port=%d" % server.port] + \
         nt.EXTRA + out_args
-    p = subprocess.Popen(cmd, stdout=stdout, stderr=err, stdin=subprocess.DEVNULL)
+    p = subprocess.Popen(nt.as_service(cmd), stdout=stdout, stderr=err, stdin=subprocess.DEVNULL)
     nt.RUNNING.append(p)
     p.errpath = err.name
 
@@ -229,7 +229,7 @@ def bad_stdout():
     """A closed or read-only standard output is an error at start-up, before anything loads."""
     for what, kw in (("closed", {"preexec_fn": lambda: os.close(1)}),
                      ("not open for writing", {"stdout": open("/dev/null", "rb")})):
-        r = subprocess.run([nt.NETTRACER, "-v"] + nt.EXTRA, stderr=subprocess.PIPE,
+        r = subprocess.run(nt.as_service([nt.NETTRACER, "-v"] + nt.EXTRA), stderr=subprocess.PIPE,
                            stdin=subprocess.DEVNULL, timeout=20, **kw)
         err = r.stderr.decode()
         if r.returncode != 1 or "standard output is " + what not in err or "libbpf" in err:

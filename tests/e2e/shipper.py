@@ -49,7 +49,7 @@ def ship(rotate_size):
     """rsyslog tails the -o file while it rotates: by rename + SIGHUP (rotate_size None), or by
     nettracer itself at rotate_size bytes. Returns how many records arrived (each once)."""
     rsyslogd = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
-    d = tempfile.mkdtemp(prefix="nt-ship-")
+    d = nt.own_dir(tempfile.mkdtemp(prefix="nt-ship-"))
     os.mkdir(d + "/work")
     open(d + "/rsyslog.conf", "w").write(CONF.format(d=d))
     rs = subprocess.Popen([rsyslogd, "-n", "-f", d + "/rsyslog.conf", "-i", d + "/rs.pid"],
@@ -57,8 +57,8 @@ def ship(rotate_size):
     out = d + "/nt.ndjson"
     extra = ["--rotate-size=%d" % rotate_size, "--rotate-keep=1000"] if rotate_size else []
     # Only this test's connections: the files then rotate at our pace, whatever else runs.
-    tracer = subprocess.Popen([nt.NETTRACER, "-o", out, "-t", "0.5", "-p", str(os.getpid())] +
-                              extra, stdin=subprocess.DEVNULL)
+    tracer = subprocess.Popen(nt.as_service([nt.NETTRACER, "-o", out, "-t", "0.5", "-p",
+                                             str(os.getpid())] + extra), stdin=subprocess.DEVNULL)
     try:
         nt.wait_for(lambda: connections(1) and os.path.exists(out) and os.path.getsize(out) > 0,
                     15, "first records")

@@ -18,7 +18,8 @@ WORD = b"nettracer: tracing TCP ("
 
 def on_pty():
     master, slave = pty.openpty()
-    p = subprocess.Popen([nt.NETTRACER] + nt.EXTRA, stdout=subprocess.PIPE, stderr=slave,
+    p = subprocess.Popen(nt.as_service([nt.NETTRACER] + nt.EXTRA), stdout=subprocess.PIPE,
+                         stderr=slave,
                          stdin=subprocess.DEVNULL)
     nt.RUNNING.append(p)
     os.close(slave)

@@ -138,8 +138,8 @@ def wrapper(d, args, prefix=()):
         # so must this one. A caught signal is default again in nettracer after exec.
         f.write("trap : INT\n")
         f.write("stty -g > %s/stty.before\n" % d)
-        f.write(" ".join(shlex.quote(a) for a in list(prefix) + [nt.NETTRACER] + nt.EXTRA + args) +
-                "\n")
+        cmd = list(prefix) + [nt.NETTRACER] if prefix else nt.as_service([nt.NETTRACER])
+        f.write(" ".join(shlex.quote(a) for a in cmd + nt.EXTRA + args) + "\n")
         f.write("echo nettracer-exit=$?\n")
         f.write("stty -g > %s/stty.after\n" % d)
         f.write("echo after-exit\n")
@@ -295,7 +295,7 @@ def test_plain(peers):
     path = os.path.join(d, "tables.txt")
     pids = sum((["-p", str(p.pid)] for p in peers), [])
     # stdin closed altogether: no reason to stop.
-    proc = subprocess.Popen([nt.NETTRACER] + nt.EXTRA + ["-d", "-t", "0.5"] + pids,
+    proc = subprocess.Popen(nt.as_service([nt.NETTRACER] + nt.EXTRA + ["-d", "-t", "0.5"] + pids),
                             stdout=open(path, "wb"), stderr=subprocess.PIPE,
                             preexec_fn=lambda: os.close(0))
 
@@ -331,7 +331,7 @@ def test_plain(peers):
 
 def test_usage():
     for args in (["-d", "--sort=bogus"], ["--sort=rtt"]):
-        r = subprocess.run([nt.NETTRACER] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        r = subprocess.run(nt.as_service([nt.NETTRACER] + args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            stdin=subprocess.DEVNULL, timeout=10)
         if r.returncode != 2 or len(r.stderr.decode().strip().split("\n")) != 2 or r.stdout:
             nt.fail("%s: want a usage error, got %d %r" % (args, r.returncode, r.stderr))
