@@ -76,6 +76,68 @@ static void build_samples(void)
 	}
 }
 
+/* The user-space half of a metrics dump: conns map entries of idle connections through
+ * metrics__begin, pipeline_conn and metrics__end, as the dump callback runs them, dumps times
+ * over. Prints the CPU per dump and per socket (the kernel half, the refresh program and the
+ * batch read, is bpf_stats' and perf's to measure). */
+static int dump_bench(long sockets, long dumps)
+{
+	struct pipeline p = { .clock_offset = 1700000000LL * 1000000000LL };
+	struct json_sink js = {};
+	struct nt_conn *conns = calloc(sockets, sizeof(*conns));
+	double t0, total;
+	long d, i;
+	int ret = 1;
+
+	p.out = output__open("/dev/null");
+	js.out = p.out;
+	js.fmt = json_fmt_new();
+	p.sink = json_sink(&js);
+	p.metrics = metrics__new(false);
+	if (!conns || !p.out || !p.metrics || !js.fmt) {
+		fprintf(stderr, "decode_bench: setup: %s\n", strerror(errno));
+		goto out;
+	}
+	for (i = 0; i < sockets; i++) {
+		struct nt_event ev;
+
+		memcpy(&ev, samples[(i * 4 + 2) % NSAMPLES], sizeof(ev)); /* a close: has counters */
+		conns[i].tuple = ev.tuple;
+		conns[i].tuple.sport = 1024 + i % 60000;
+		conns[i].owner = ev.owner;
+		conns[i].netns = ev.netns;
+		conns[i].direction = ev.direction;
+		conns[i].flags = NT_CONN_ESTABLISHED;
+		conns[i].birth_ns = 1000000 + i;
+		conns[i].counters = ev.counters;
+		conns[i].counters.state = 1;
+	}
+	t0 = cpu_s();
+	for (d = 0; d < dumps; d++) {
+		metrics__begin(p.metrics);
+		for (i = 0; i < sockets; i++)
+			pipeline_conn(&p, 0xffff888000000000ULL + i * 2048, &conns[i],
+				      1700000000ULL * 1000000000ULL + d * 1000000000ULL);
+		metrics__end(p.metrics);
+	}
+	output__flush(p.out);
+	total = cpu_s() - t0;
+	if (p.err || p.stats.records != (uint64_t)(sockets * dumps)) {
+		fprintf(stderr, "decode_bench: %llu of %ld records written, error %d\n",
+			(unsigned long long)p.stats.records, sockets * dumps, p.err);
+		goto out;
+	}
+	printf("{\"sockets\":%ld,\"dumps\":%ld,\"ms_per_dump\":%.3f,\"ns_per_socket\":%.1f}\n",
+	       sockets, dumps, total * 1e3 / dumps, total * 1e9 / (sockets * dumps));
+	ret = 0;
+out:
+	metrics__free(p.metrics);
+	output__close(p.out);
+	json_fmt_free(js.fmt);
+	free(conns);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 2000000, m, i;
@@ -87,8 +149,19 @@ int main(int argc, char **argv)
 	ssize_t len;
 	int ret = 1;
 
+	if (argc > 1 && !strcmp(argv[1], "dump")) {
+		long sockets = argc > 2 ? strtol(argv[2], NULL, 10) : 20000;
+		long dumps = argc > 3 ? strtol(argv[3], NULL, 10) : 20;
+
+		if (sockets <= 0 || dumps <= 0) {
+			fprintf(stderr, "Usage: decode_bench dump [SOCKETS [DUMPS]]\n");
+			return 2;
+		}
+		build_samples();
+		return dump_bench(sockets, dumps);
+	}
 	if (n <= 0) {
-		fprintf(stderr, "Usage: decode_bench [RECORDS]\n");
+		fprintf(stderr, "Usage: decode_bench [RECORDS] | dump [SOCKETS [DUMPS]]\n");
 		return 2;
 	}
 	build_samples();
