@@ -144,17 +144,18 @@ static __always_inline void emit(void *ctx, void *sk, struct nt_event *ev, __u32
  * counted by conn_born only, once per connection, not at each later hook that tries again. */
 static __always_inline struct nt_conn *conn_get(__u64 key)
 {
-	static const struct nt_conn empty;
-	struct nt_conn *c = bpf_map_lookup_elem(&conns, &key);
+	struct nt_conn *c = bpf_map_lookup_elem(&conns, &key), *t;
+	__u32 zero = 0;
 
 	if (c)
 		return c;
-	if (bpf_map_update_elem(&conns, &key, &empty, BPF_NOEXIST) && !bpf_map_lookup_elem(&conns, &key))
+	t = bpf_map_lookup_elem(&conn_template, &zero);
+	if (!t)
 		return NULL;
-	c = bpf_map_lookup_elem(&conns, &key);
-	if (c && !c->birth_ns)
-		c->birth_ns = bpf_ktime_get_ns();
-	return c;
+	t->birth_ns = bpf_ktime_get_ns();
+	if (bpf_map_update_elem(&conns, &key, t, BPF_NOEXIST) && !bpf_map_lookup_elem(&conns, &key))
+		return NULL;
+	return bpf_map_lookup_elem(&conns, &key);
 }
 
 /* A connection is born on sk (connect(), or a new child): whatever the entry held belongs to an
@@ -165,8 +166,14 @@ static __always_inline struct nt_conn *conn_born(__u64 key)
 
 	if (c) {
 		stat_inc(NT_STAT_STALE);
-		__builtin_memset(c, 0, sizeof(*c));
+		/* The birth first, and the flags: the sweep may read the entry meanwhile, and must
+		 * see a new connection, not the old one on a socket that now differs. */
+		c->flags = 0;
 		c->birth_ns = bpf_ktime_get_ns();
+		asm volatile("" ::: "memory");
+		__builtin_memset(c, 0, offsetof(struct nt_conn, birth_ns));
+		__builtin_memset(&c->established_ns, 0,
+				 sizeof(*c) - offsetof(struct nt_conn, established_ns));
 		return c;
 	}
 	c = conn_get(key);

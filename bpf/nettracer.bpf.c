@@ -46,6 +46,15 @@ struct {
 	__type(value, struct nt_conn);
 } conns SEC(".maps");
 
+/* A new conns entry as it goes in: all zero but its birth time (conn_get), so that the sweep
+ * never sees an entry without one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nt_conn);
+} conn_template SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, NT_STAT_MAX);
@@ -603,7 +612,11 @@ int BPF_PROG(fx_inet_csk_accept)
 
 /* ---- Run by user space (BPF_PROG_TEST_RUN). ---- */
 
-static long refresh_one(void *map, __u64 *key, struct nt_conn *c, void *unused)
+/* How long a new entry is safe from the sweep: its first hook runs before the kernel stores
+ * the new state, so for a moment the socket of a connect() still reads TCP_CLOSE. */
+#define NT_SWEEP_GRACE_NS 1000000000ULL
+
+static long refresh_one(void *map, __u64 *key, struct nt_conn *c, __u64 *now)
 {
 	void *sk = (void *)*key;
 	__be16 sport = 0, dport = 0;
@@ -618,8 +631,9 @@ static long refresh_one(void *map, __u64 *key, struct nt_conn *c, void *unused)
 	nt_read(state, sk, skc_state);
 	nt_read(sport, sk, inet_sport);
 	nt_read(dport, sk, skc_dport);
-	if (!alive(state) || ((c->flags & NT_CONN_ESTABLISHED) &&
-			      (bpf_ntohs(sport) != c->tuple.sport || bpf_ntohs(dport) != c->tuple.dport))) {
+	if ((!alive(state) && *now - c->birth_ns > NT_SWEEP_GRACE_NS) ||
+	    ((c->flags & NT_CONN_ESTABLISHED) &&
+	     (bpf_ntohs(sport) != c->tuple.sport || bpf_ntohs(dport) != c->tuple.dport))) {
 		bpf_map_delete_elem(&conns, key);
 		stat_inc(NT_STAT_STALE);
 		return 0;
@@ -637,7 +651,9 @@ static long refresh_one(void *map, __u64 *key, struct nt_conn *c, void *unused)
 SEC("raw_tp")
 int refresh(void *ctx)
 {
-	bpf_for_each_map_elem(&conns, refresh_one, NULL, 0);
+	__u64 now = bpf_ktime_get_ns();
+
+	bpf_for_each_map_elem(&conns, refresh_one, &now, 0);
 	pending_sweep();
 	return 0;
 }

@@ -93,8 +93,8 @@ def check(recs, sc, family, exp=None):
     for r in relevant(recs, sc):
         pids, comm, _ = exp[(r["type"],) + nt.conn_key(r)]
         if r["pid"] not in pids or r["comm"] != comm:
-            nt.fail("wrong process in %s: pid %d comm %s, want %s %s" %
-                    (r["type"], r["pid"], r["comm"], pids, comm))
+            nt.fail("wrong process in %s: pid %d comm %s, want %s %s: %s" %
+                    (r["type"], r["pid"], r["comm"], pids, comm, json.dumps(r)))
         if r["family"] != family or r["uid"] != os.geteuid():
             nt.fail("wrong family or uid: %s" % r)
     return sum(e[2] for e in exp.values())
