@@ -79,6 +79,15 @@ struct {
 
 #include "conn.h"
 
+/* The errno the kernel set on the socket (sk_err), 0 for none. */
+static __always_inline int sk_error(void *sk)
+{
+	int err = 0;
+
+	nt_read(err, sk, sk_err);
+	return err;
+}
+
 #ifdef NT_OFFSETS
 /* ---- Only in the offset-guessing object (no BTF): guessing, and accept() without the fd
  * table. The functions here have empty counterparts in the #else part below. ---- */
@@ -113,11 +122,6 @@ static __always_inline void note_guesser(void *sk, int newstate)
 {
 	if (newstate == NT_TCP_SYN_SENT && bpf_get_current_pid_tgid() >> 32 == guess_tgid)
 		guess_sk = (__u64)sk;
-}
-
-static __always_inline int sk_error(void *sk)
-{
-	return NT_ERROR_UNKNOWN; /* not among the guessed fields */
 }
 
 /* A new child: accept() may dequeue it before the softirq that created it marks it
@@ -272,14 +276,6 @@ int peek(void *ctx)
 
 static __always_inline void note_guesser(void *sk, int newstate)
 {
-}
-
-static __always_inline int sk_error(void *sk)
-{
-	int err = 0;
-
-	nt_read(err, sk, sk_err);
-	return err;
 }
 
 static __always_inline void pending_add(void *sk)

@@ -39,9 +39,6 @@ enum nt_reset {
 	NT_RESET_RECEIVED = 2,
 };
 
-/* nt_event.error when the object cannot read sk_err (guessed offsets). */
-#define NT_ERROR_UNKNOWN (-1)
-
 enum nt_direction {
 	NT_DIR_UNKNOWN = 0,
 	NT_DIR_OUTBOUND = 1,
@@ -131,7 +128,7 @@ struct nt_event {
 	/* connect: the handshake (SYN_SENT to ESTABLISHED); close: since ESTABLISHED;
 	 * connect_failed: since connect(). 0 when unknown. */
 	__u64 duration_ns;
-	__s32 error;	   /* sk_err at close (a positive errno), 0, or NT_ERROR_UNKNOWN */
+	__s32 error;	   /* sk_err at close (a positive errno) or 0 */
 	__u8 direction;	   /* enum nt_direction */
 	__u8 reset;	   /* enum nt_reset (close) */
 	__u16 pad;
@@ -199,6 +196,7 @@ struct nt_lookup {
 	X(skc_v6_rcv_saddr)                                                                        \
 	X(sk_protocol)                                                                             \
 	X(sk_socket)                                                                               \
+	X(sk_err)                                                                                  \
 	X(inet_sport)                                                                              \
 	X(tp_bytes_received)                                                                       \
 	X(tp_bytes_acked)                                                                          \

@@ -18,12 +18,16 @@ enum match {
 	M_SOCKET,    /* pointer to a struct socket that points back at the sock */
 };
 
+/* A field marked unique is searched to the end of the peeked memory: it is accepted only when
+ * no other offset fits, as its values (an errno, then 0) are small enough to be met elsewhere. */
 static const struct {
 	const char *name;
 	uint8_t size, align;
 	enum match match;
+	bool unique;
 } fields[GUESS_NFIELDS] = {
-#define F(name, size, align, match) [GUESS_##name] = { #name, size, align, match }
+#define F(name, size, align, match) [GUESS_##name] = { #name, size, align, match, false }
+#define U(name, size, align, match) [GUESS_##name] = { #name, size, align, match, true }
 	F(skc_daddr, 4, 4, M_BYTES),
 	F(skc_rcv_saddr, 4, 4, M_BYTES),
 	F(skc_dport, 2, 2, M_BYTES),
@@ -36,6 +40,7 @@ static const struct {
 	F(skc_v6_rcv_saddr, 16, 4, M_BYTES),
 	F(sk_protocol, 2, 2, M_PROTOCOL),
 	F(sk_socket, 8, 8, M_SOCKET),
+	U(sk_err, 4, 4, M_BYTES),
 	F(inet_sport, 2, 2, M_BYTES),
 	F(tp_bytes_received, 8, 8, M_BYTES),
 	F(tp_bytes_acked, 8, 8, M_BYTES),
@@ -46,6 +51,7 @@ static const struct {
 	F(tp_mdev_us, 4, 4, M_SHIFT2),
 	F(tp_snd_una, 4, 4, M_BYTES),
 	F(tp_write_seq, 4, 4, M_BYTES),
+#undef U
 #undef F
 };
 
@@ -171,6 +177,18 @@ static uint32_t first_candidate(const struct guess_state *st)
 	return 0;
 }
 
+/* off is the current field's offset: the next field starts. */
+static int accept_offset(struct guess_state *st, uint32_t off)
+{
+	set_offset(&st->offsets, st->field, off);
+	st->field++;
+	if (st->field == GUESS_net_inum)
+		st->field++;
+	st->candidate = first_candidate(st);
+	st->matched = false;
+	return st->field >= GUESS_NFIELDS ? GUESS_DONE : GUESS_CONTINUE;
+}
+
 int guess_step(struct guess_state *st, const struct guess_snap *snaps, size_t nsnaps,
 	       guess_deref_fn deref, void *ctx)
 {
@@ -186,7 +204,7 @@ int guess_step(struct guess_state *st, const struct guess_snap *snaps, size_t ns
 	f = st->field;
 	off = st->candidate;
 	if (off + fields[f].size > NT_PEEK_SIZE)
-		return -ENOENT;
+		return st->matched ? accept_offset(st, st->match) : -ENOENT;
 	if (fields[f].match == M_NET_INUM) {
 		for (i = 0; i < nsnaps; i++)
 			known += !!(snaps[i].known & (1ULL << f));
@@ -201,14 +219,16 @@ int guess_step(struct guess_state *st, const struct guess_snap *snaps, size_t ns
 		/* One snapshot matches small values by accident: confirm on another. */
 		all = all && known >= 2;
 	}
+	if (all && fields[f].unique) {
+		if (st->matched)
+			return -ENOTUNIQ;
+		st->matched = true;
+		st->match = off;
+		all = false; /* search on */
+	}
 	if (!all) {
 		st->candidate += fields[f].align;
 		return GUESS_CONTINUE;
 	}
-	set_offset(&st->offsets, f, off);
-	st->field++;
-	if (st->field == GUESS_net_inum)
-		st->field++;
-	st->candidate = first_candidate(st);
-	return st->field >= GUESS_NFIELDS ? GUESS_DONE : GUESS_CONTINUE;
+	return accept_offset(st, off);
 }

@@ -31,6 +31,8 @@ typedef int (*guess_deref_fn)(void *ctx, uint64_t addr, uint8_t *buf);
 struct guess_state {
 	unsigned int field;	    /* enum guess_field being searched */
 	uint32_t candidate;	    /* offset under test */
+	bool matched;		    /* a field that must be unique: match is the one that fits */
+	uint32_t match;
 	struct nt_offsets offsets;  /* found so far */
 };
 
@@ -40,8 +42,9 @@ enum guess_status {
 };
 
 /* Tests one candidate of the current field against every snapshot that knows it; a candidate
- * that matches all of them (at least two) is accepted and the next field starts. Returns
- * GUESS_CONTINUE, GUESS_DONE, or -ENOENT when a field has no offset that fits. */
+ * that matches all of them (at least two) is accepted and the next field starts (sk_err: once
+ * every other candidate failed). Returns GUESS_CONTINUE, GUESS_DONE, -ENOENT when a field has no
+ * offset that fits, or -ENOTUNIQ when sk_err has more than one. */
 int guess_step(struct guess_state *st, const struct guess_snap *snaps, size_t nsnaps,
 	       guess_deref_fn deref, void *ctx);
 const char *guess_field_name(unsigned int field);

@@ -7,6 +7,9 @@
 #include <linux/tcp.h> /* the tcp_info that has the counters; glibc's is older */
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +24,10 @@
 
 #define TCP_REPAIR_OFF_NO_WP -1
 #define TCP_SEND_QUEUE_ID 2 /* TCP_SEND_QUEUE */
-#define NSNAPS 7
+
+/* Snapshots 0-6 of four connections; 7-9 of the fifth, for sk_err (snap_error). */
+#define NSNAPS 10
+#define NCONNS 5
 
 struct conn {
 	int c, s, l; /* client, server, listener */
@@ -244,6 +250,7 @@ static void want_conn(struct guess_snap *s, const struct conn *c, const struct t
 	want_u64(s, GUESS_skc_state, ti->tcpi_state);
 	want_u64(s, GUESS_skc_net, inum);
 	s->known |= 1ULL << GUESS_sk_protocol | 1ULL << GUESS_sk_socket;
+	want_u64(s, GUESS_sk_err, 0); /* no error was ever set on it */
 	want_u64(s, GUESS_tp_bytes_received, ti->tcpi_bytes_received);
 	want_u64(s, GUESS_tp_bytes_acked, ti->tcpi_bytes_acked);
 	want_u64(s, GUESS_tp_segs_in, ti->tcpi_segs_in);
@@ -439,6 +446,114 @@ static int snap_zero_window(struct driver *d, struct conn *c)
 	return 0;
 }
 
+/* The Internet checksum of n bytes, in network byte order. */
+static uint16_t inet_csum(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint32_t sum = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < n; i += 2)
+		sum += b[i] << 8 | b[i + 1];
+	if (n & 1)
+		sum += b[n - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons(~sum);
+}
+
+/* An ICMP error about the segment at seq that c's IPv4 client sent, as a router would send it
+ * back: to the client's address, quoting the segment's IP header and the first 8 bytes of TCP
+ * (ports and sequence number, which is all that tcp_v4_err reads). */
+static int send_icmp_error(int raw, const struct conn *c, uint8_t type, uint8_t code, uint32_t seq)
+{
+	struct {
+		struct icmphdr icmp;
+		struct iphdr ip;
+		uint16_t sport, dport;
+		uint32_t seq;
+	} m = {
+		.icmp = { .type = type, .code = code },
+		.ip = { .version = 4,
+			.ihl = 5,
+			.tot_len = htons(40),
+			.ttl = 64,
+			.protocol = IPPROTO_TCP,
+			.saddr = c->local.v4.sin_addr.s_addr,
+			.daddr = c->remote.v4.sin_addr.s_addr },
+		.sport = c->local.v4.sin_port,
+		.dport = c->remote.v4.sin_port,
+		.seq = htonl(seq),
+	};
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_addr = c->local.v4.sin_addr };
+
+	_Static_assert(sizeof(m) == 8 + 20 + 8, "ICMP error layout");
+	m.ip.check = inet_csum(&m.ip, sizeof(m.ip));
+	m.icmp.checksum = inet_csum(&m, sizeof(m));
+	if (sendto(raw, &m, sizeof(m), 0, (void *)&to, sizeof(to)) != sizeof(m))
+		return -errno;
+	return 0;
+}
+
+/* The error that the ICMP error set on fd, read (and so cleared) with SO_ERROR once poll()
+ * reports it: loopback delivers the ICMP in a softirq that may not have run yet. */
+static int take_error(int fd, int *e)
+{
+	struct pollfd p = { .fd = fd };
+	socklen_t len = sizeof(*e);
+	int n = poll(&p, 1, 1000);
+
+	if (n < 0)
+		return -errno;
+	if (n == 0 || !(p.revents & POLLERR))
+		return -ETIMEDOUT;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, e, &len))
+		return -errno;
+	return *e > 0 ? 0 : -EIO;
+}
+
+/* sk_err: with IP_RECVERR, tcp_v4_err stores an ICMP error about a segment between snd_una and
+ * snd_nxt in sk_err of an established socket, which stays established (without it the error goes
+ * to sk_err_soft). A new IPv4 connection in the guessing namespace, nothing sent yet, so that
+ * snd_una = snd_nxt = write_seq; a raw socket there sends it port unreachable (ECONNREFUSED),
+ * then host unreachable (EHOSTUNREACH; with nothing in flight its RFC 6069 revert of the
+ * retransmission timer does nothing). Snapshots after each, and between them once SO_ERROR read
+ * and cleared the first; what SO_ERROR returned is what sk_err held. */
+static int snap_error(struct driver *d, struct conn *c)
+{
+	static const uint8_t codes[2] = { ICMP_PORT_UNREACH, ICMP_HOST_UNREACH };
+	struct tcp_info ti;
+	int on = 1, raw = -1, e, i, err;
+	uint32_t seq;
+
+	err = connect_pair(d, c, AF_INET, false, 0, true);
+	err = err ?: write_seq(c->c, &seq);
+	if (err)
+		return err;
+	if (setsockopt(c->c, IPPROTO_IP, IP_RECVERR, &on, sizeof(on)) ||
+	    setns(d->other_ns, CLONE_NEWNET))
+		return -errno;
+	raw = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+	err = raw < 0 ? -errno : 0;
+	if (setns(d->home_ns, CLONE_NEWNET) && !err)
+		err = -errno;
+	for (i = 0; i < 2 && !err; i++) {
+		err = send_icmp_error(raw, c, ICMP_DEST_UNREACH, codes[i], seq);
+		err = err ?: snapshot(d, c, 7 + 2 * i, &ti, true);
+		err = err ?: take_error(c->c, &e);
+		if (err)
+			break;
+		want_u64(&d->snaps[7 + 2 * i], GUESS_sk_err, e);
+		if (i == 0) {
+			err = snapshot(d, c, 8, &ti, true);
+			want_u64(&d->snaps[8], GUESS_sk_err, 0);
+		}
+	}
+	if (raw >= 0)
+		close(raw);
+	return err;
+}
+
 static unsigned int ms_since(const struct timespec *t0)
 {
 	struct timespec now;
@@ -450,7 +565,7 @@ static unsigned int ms_since(const struct timespec *t0)
 int guess_run(struct tracer *t, struct nt_offsets *offsets, unsigned int *elapsed_ms)
 {
 	struct driver *d = calloc(1, sizeof(*d));
-	struct conn conns[4] = { { -1, -1, -1 }, { -1, -1, -1 }, { -1, -1, -1 }, { -1, -1, -1 } };
+	struct conn conns[NCONNS];
 	struct guess_state st = {};
 	struct timespec t0;
 	struct stat home;
@@ -459,6 +574,8 @@ int guess_run(struct tracer *t, struct nt_offsets *offsets, unsigned int *elapse
 
 	if (!d)
 		return -ENOMEM;
+	for (i = 0; i < NCONNS; i++)
+		conns[i] = (struct conn){ .c = -1, .s = -1, .l = -1 };
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	d->t = t;
 	d->seed = t0.tv_nsec ^ getpid();
@@ -468,6 +585,7 @@ int guess_run(struct tracer *t, struct nt_offsets *offsets, unsigned int *elapse
 	err = err ?: make_other_ns(d);
 	err = err ?: snap_v4(d, &conns[0]);
 	err = err ?: snap_mapped(d, &conns[1]);
+	err = err ?: snap_error(d, &conns[4]);
 	err = err ?: snap_zero_window(d, &conns[3]);
 	err = err ?: snap_in_flight(d, &conns[2]);
 	while (!err) {
@@ -480,7 +598,7 @@ int guess_run(struct tracer *t, struct nt_offsets *offsets, unsigned int *elapse
 		if (ms_since(&t0) > 10000)
 			err = -ETIMEDOUT;
 	}
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < NCONNS; i++)
 		close_conn(&conns[i]);
 	if (d->home_ns >= 0)
 		close(d->home_ns);
@@ -488,7 +606,7 @@ int guess_run(struct tracer *t, struct nt_offsets *offsets, unsigned int *elapse
 		close(d->other_ns); /* the namespace goes with its last socket */
 	tracer__guess_begin(t, 0);
 	*elapsed_ms = ms_since(&t0);
-	if (err == -ENOENT)
+	if (err == -ENOENT || err == -ENOTUNIQ)
 		errno = st.field; /* which field: for the caller's message */
 	free(d);
 	return err;

@@ -74,7 +74,8 @@ static const struct {
 	{ CAP_SYS_ADMIN, "CAP_SYS_ADMIN", "BPF programs, start-up snapshot of every namespace" },
 	{ CAP_SYS_PTRACE, "CAP_SYS_PTRACE", "processes of existing connections" },
 	{ CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH", "tracefs, for the tracepoint hooks" },
-	{ CAP_NET_ADMIN, "CAP_NET_ADMIN", "offset guessing" },
+	{ CAP_NET_ADMIN, "CAP_NET_ADMIN", "offset guessing: TCP_REPAIR" },
+	{ CAP_NET_RAW, "CAP_NET_RAW", "offset guessing: ICMP errors for sk_err" },
 };
 
 static bool may_guess(const struct config *cfg)
@@ -103,7 +104,7 @@ static bool missing_privileges(const struct config *cfg, char *buf, size_t size)
 		/* Root owns tracefs: only another user needs to bypass its mode. */
 		if (cap == CAP_DAC_READ_SEARCH && geteuid() == 0)
 			continue;
-		if (cap == CAP_NET_ADMIN && !may_guess(cfg))
+		if ((cap == CAP_NET_ADMIN || cap == CAP_NET_RAW) && !may_guess(cfg))
 			continue;
 		len += snprintf(buf + len, len < size ? size - len : 0, "%s%s (%s)", n++ ? ", " : "",
 				needed_caps[i].name, needed_caps[i].what);
@@ -130,10 +131,15 @@ static int guess_offsets(struct tracer *t)
 	int err;
 
 	err = guess_run(t, &off, &ms);
+	if (err == -ENOENT || err == -ENOTUNIQ) {
+		fprintf(stderr, "nettracer: guessing kernel offsets failed after %u ms: %s %s\n",
+			ms, err == -ENOENT ? "no offset fits" : "more than one offset fits",
+			guess_field_name(errno));
+		return err;
+	}
 	if (err) {
-		fprintf(stderr, "nettracer: guessing kernel offsets failed after %u ms: %s%s%s\n", ms,
-			strerror(-err), err == -ENOENT ? ": no offset fits " : "",
-			err == -ENOENT ? guess_field_name(errno) : "");
+		fprintf(stderr, "nettracer: guessing kernel offsets failed after %u ms: %s\n", ms,
+			strerror(-err));
 		return err;
 	}
 	tracer__set_offsets(t, &off);

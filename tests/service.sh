@@ -22,8 +22,8 @@ fi
 for want in "ExecStart=$bindir/nettracer -o /var/log/nettracer/nettracer.ndjson" \
 	'ExecReload=/bin/kill -HUP $MAINPID' Restart=on-failure LogsDirectory=nettracer \
 	NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes PrivateTmp=yes \
-	"CapabilityBoundingSet=CAP_SYS_ADMIN CAP_SYS_PTRACE CAP_DAC_READ_SEARCH CAP_NET_ADMIN" \
-	"AmbientCapabilities=CAP_SYS_ADMIN CAP_SYS_PTRACE CAP_DAC_READ_SEARCH CAP_NET_ADMIN"; do
+	"CapabilityBoundingSet=CAP_SYS_ADMIN CAP_SYS_PTRACE CAP_DAC_READ_SEARCH CAP_NET_ADMIN CAP_NET_RAW" \
+	"AmbientCapabilities=CAP_SYS_ADMIN CAP_SYS_PTRACE CAP_DAC_READ_SEARCH CAP_NET_ADMIN CAP_NET_RAW"; do
 	grep -qxF "$want" "$tmp/nettracer.service" || { echo "FAIL: no '$want' in the unit"; exit 1; }
 done
 echo "ok: systemd-analyze verify accepts nettracer.service"

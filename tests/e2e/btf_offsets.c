@@ -49,6 +49,7 @@ int main(void)
 		{ "skc_v6_rcv_saddr", "sock_common", "skc_v6_rcv_saddr" },
 		{ "sk_protocol", "sock", "sk_protocol" },
 		{ "sk_socket", "sock", "sk_socket" },
+		{ "sk_err", "sock", "sk_err" },
 		{ "inet_sport", "inet_sock", "inet_sport" },
 		{ "tp_bytes_received", "tcp_sock", "bytes_received" },
 		{ "tp_bytes_acked", "tcp_sock", "bytes_acked" },

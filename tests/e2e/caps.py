@@ -1,6 +1,6 @@
 """The capabilities of nettracer.service are enough and each is needed: nettracer runs as user
 nobody (setpriv) with exactly CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH (and
-CAP_NET_ADMIN for guessing), traces a new connection and names the process of one that existed
+CAP_NET_ADMIN and CAP_NET_RAW for guessing), traces a new connection and names the process of one that existed
 before it; without any one of them it stops at once and names the one that is missing."""
 import json
 import os
@@ -15,6 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nt  # noqa: E402
 
 CAPS = ["sys_admin", "sys_ptrace", "dac_read_search"]
+GUESS_CAPS = ["net_admin", "net_raw"]
 def traced(binary, d, caps, *args):
     out = os.path.join(d, "out.ndjson")
     if os.path.exists(out):
@@ -60,7 +61,7 @@ def refused(binary, caps, missing, *args):
     except subprocess.TimeoutExpired:
         nt.fail("without %s nettracer did not stop at start-up" % missing)
     err = r.stderr.decode()
-    named = [x for x in ("SYS_ADMIN", "SYS_PTRACE", "DAC_READ_SEARCH", "NET_ADMIN")
+    named = [x for x in ("SYS_ADMIN", "SYS_PTRACE", "DAC_READ_SEARCH", "NET_ADMIN", "NET_RAW")
              if "CAP_" + x + " (" in err]
     if r.returncode != 1 or named != [missing.upper()]:
         nt.fail("without %s: exit %d, names %s: %r" % (missing, r.returncode, named, err))
@@ -72,8 +73,8 @@ def main():
         nt.skip("no setpriv (util-linux)")
     if subprocess.run(["id", "nobody"], stdout=subprocess.DEVNULL).returncode:
         nt.skip("no user nobody")
-    if nt.unit_caps() != sorted(CAPS + ["net_admin"]):
-        nt.fail("the unit grants %s, the test proves %s" % (nt.unit_caps(), CAPS + ["net_admin"]))
+    if nt.unit_caps() != sorted(CAPS + GUESS_CAPS):
+        nt.fail("the unit grants %s, the test proves %s" % (nt.unit_caps(), CAPS + GUESS_CAPS))
     d = tempfile.mkdtemp(prefix="nt-caps-")
     try:
         os.chmod(d, 0o777)  # nobody writes its output there and runs its copy of the binary
@@ -85,11 +86,12 @@ def main():
         for cap in CAPS:
             refused(binary, [x for x in CAPS if x != cap], cap)
             print("ok: without %s: refused, and named" % cap)
-        # CAP_NET_ADMIN only matters for guessing.
-        refused(binary, CAPS, "net_admin", "--offsets=guess")
-        print("ok: --offsets=guess without net_admin: refused, and named")
-        traced(binary, d, CAPS + ["net_admin"], "--offsets=guess")
-        print("ok: --offsets=guess as nobody with net_admin too")
+        # CAP_NET_ADMIN (TCP_REPAIR) and CAP_NET_RAW (ICMP errors) only matter for guessing.
+        for cap in GUESS_CAPS:
+            refused(binary, CAPS + [x for x in GUESS_CAPS if x != cap], cap, "--offsets=guess")
+            print("ok: --offsets=guess without %s: refused, and named" % cap)
+        traced(binary, d, CAPS + GUESS_CAPS, "--offsets=guess")
+        print("ok: --offsets=guess as nobody with %s too" % ",".join(GUESS_CAPS))
     finally:
         shutil.rmtree(d)
 

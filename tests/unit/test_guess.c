@@ -18,8 +18,10 @@
 
 static uint8_t mem_a[NT_PEEK_SIZE], mem_a_fin[NT_PEEK_SIZE], mem_b[NT_PEEK_SIZE];
 static uint8_t mem_c[NT_PEEK_SIZE], mem_z[NT_PEEK_SIZE];
+/* A after port unreachable, after SO_ERROR, after host unreachable */
+static uint8_t mem_e[3][NT_PEEK_SIZE];
 static uint8_t net_a[NT_PEEK_SIZE], net_b[NT_PEEK_SIZE], sock_a[NT_PEEK_SIZE], sock_b[NT_PEEK_SIZE];
-#define NSNAPS 5
+#define NSNAPS 8
 static struct guess_snap snaps[NSNAPS];
 static unsigned int derefs;
 
@@ -45,7 +47,7 @@ static const struct nt_offsets real = {
 	.skc_daddr = 0, .skc_rcv_saddr = 4, .skc_dport = 12, .skc_family = 16, .skc_state = 18,
 	.skc_flags = 32, .skc_net = 48, .net_inum = 136, .skc_v6_daddr = 56,
 	.skc_v6_rcv_saddr = 72, .sk_protocol = 522, .sk_socket = 560, .inet_sport = 800,
-	.tp_bytes_received = 1760, .tp_bytes_acked = 1840, .tp_segs_in = 1768,
+	.sk_err = 556, .tp_bytes_received = 1760, .tp_bytes_acked = 1840, .tp_segs_in = 1768,
 	.tp_segs_out = 1536, .tp_total_retrans = 2200, .tp_srtt_us = 1680, .tp_mdev_us = 1588,
 	.tp_snd_una = 1672, .tp_write_seq = 1576,
 };
@@ -72,6 +74,7 @@ static void fill(uint8_t *m, uint64_t net, uint64_t socket, const struct values 
 	put(m, real.sk_protocol + 2, 1, 2); /* sk_type SOCK_STREAM, after it as in 6.18 */
 	put(m, real.sk_protocol, 6, 2);
 	put(m, real.sk_socket, socket, 8);
+	put(m, real.sk_err, 0, 4);
 	put(m, real.inet_sport, v->sport, 2);
 	put(m, real.tp_bytes_received, v->received, 8);
 	put(m, real.tp_bytes_acked, v->acked, 8);
@@ -104,6 +107,7 @@ static void want_all(struct guess_snap *s, const struct values *v)
 	memcpy(s->want[GUESS_skc_v6_rcv_saddr], v->v6s, 16);
 	s->known |= 1ULL << GUESS_skc_v6_daddr | 1ULL << GUESS_skc_v6_rcv_saddr |
 		    1ULL << GUESS_sk_protocol | 1ULL << GUESS_sk_socket;
+	want(s, GUESS_sk_err, 0, 4);
 	want(s, GUESS_inet_sport, v->sport, 2);
 	want(s, GUESS_tp_bytes_received, v->received, 8);
 	want(s, GUESS_tp_bytes_acked, v->acked, 8);
@@ -136,9 +140,21 @@ static void also_at_seq_twins(uint8_t *m, uint32_t seq)
 	put(m, 1552, seq, 4);
 }
 
+static const uint32_t sk_errs[3] = { 111, 0, 113 };
+
+/* Writes the three values of the error snapshots at off, as sk_err holds them. */
+static void put_err_pattern(uint32_t off, const uint32_t v[3])
+{
+	unsigned int i;
+
+	for (i = 0; i < 3; i++)
+		put(mem_e[i], off, v[i], 4);
+}
+
 static int setup(void **state)
 {
 	struct values fin = va, c, z;
+	unsigned int i;
 
 	memset(mem_a, 0, sizeof(mem_a));
 	memset(mem_b, 0, sizeof(mem_b));
@@ -180,6 +196,14 @@ static int setup(void **state)
 	also_at_seq_twins(mem_z, vb.seq);
 	snaps[4] = (struct guess_snap){ .mem = mem_z, .sk = SK_B };
 	want(&snaps[4], GUESS_tp_write_seq, z.seq, 4);
+	/* The ICMP errors: sk_err is ECONNREFUSED, then 0 once SO_ERROR read it, then EHOSTUNREACH;
+	 * these snapshots know nothing else. */
+	for (i = 0; i < 3; i++) {
+		memcpy(mem_e[i], mem_a, sizeof(mem_a));
+		put(mem_e[i], real.sk_err, sk_errs[i], 4);
+		snaps[5 + i] = (struct guess_snap){ .mem = mem_e[i], .sk = SK_A };
+		want(&snaps[5 + i], GUESS_sk_err, sk_errs[i], 4);
+	}
 	derefs = 0;
 	return 0;
 }
@@ -265,6 +289,42 @@ static void test_missing_field(void **state)
 	assert_int_equal(st.field, GUESS_tp_segs_in);
 }
 
+/* sk_err is found among look-alikes: an errno that stays (sk_err_soft would), one that a
+ * snapshot without an error contradicts, one that SO_ERROR does not clear. */
+static void test_sk_err_unique_match(void **state)
+{
+	static const uint32_t stays[3] = { 111, 111, 113 }, cleared_late[3] = { 111, 111, 0 };
+	struct guess_state st;
+
+	put_err_pattern(100, stays);
+	put_err_pattern(2400, cleared_late);
+	put_err_pattern(3000, sk_errs);
+	put(mem_b, 3000, 111, 4); /* B never had an error: 3000 is not sk_err */
+	assert_int_equal(run(&st), GUESS_DONE);
+	assert_int_equal(st.offsets.sk_err, real.sk_err);
+	assert_real(&st.offsets);
+}
+
+static void test_sk_err_no_match(void **state)
+{
+	struct guess_state st;
+
+	/* SO_ERROR cleared nothing: no int went 111, 0, 113. */
+	put(mem_e[1], real.sk_err, 111, 4);
+	assert_int_equal(run(&st), -ENOENT);
+	assert_int_equal(st.field, GUESS_sk_err);
+}
+
+/* Two ints that both behave as sk_err: no guess, even though the first one found is right. */
+static void test_sk_err_ambiguous(void **state)
+{
+	struct guess_state st;
+
+	put_err_pattern(3000, sk_errs);
+	assert_int_equal(run(&st), -ENOTUNIQ);
+	assert_int_equal(st.field, GUESS_sk_err);
+}
+
 static void test_bad_pointer_is_not_followed_far(void **state)
 {
 	struct guess_state st;
@@ -282,6 +342,9 @@ int main(void)
 		cmocka_unit_test_setup(test_unconfirmable_field_fails, setup),
 		cmocka_unit_test_setup(test_fin_bit_needs_only_that_bit, setup),
 		cmocka_unit_test_setup(test_missing_field, setup),
+		cmocka_unit_test_setup(test_sk_err_unique_match, setup),
+		cmocka_unit_test_setup(test_sk_err_no_match, setup),
+		cmocka_unit_test_setup(test_sk_err_ambiguous, setup),
 		cmocka_unit_test_setup(test_bad_pointer_is_not_followed_far, setup),
 	};
 
