@@ -55,7 +55,8 @@ def check_service_process(pid):
     capabilities, as the kernel says in /proc/PID/status."""
     import pwd
     st = dict(line.split(":", 1) for line in open("/proc/%d/status" % pid))
-    caps = {"sys_admin": 21, "sys_ptrace": 19, "dac_read_search": 2, "net_admin": 12, "net_raw": 13}
+    caps = {"sys_admin": 21, "sys_ptrace": 19, "dac_read_search": 2, "net_admin": 12,
+            "net_raw": 13}
     want = sum(1 << caps[c] for c in unit_caps())
     uid = int(st["Uid"].split()[1])
     eff = int(st["CapEff"], 16)
