@@ -293,6 +293,7 @@ def test_follow():
                 fd = os.open(tr.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
                 os.fchmod(fd, 0o644)
                 os.close(fd)
+                nt.own_path(tr.path)  # the writer's own (make check-caps runs it as nobody)
                 tr.proc.send_signal(signal.SIGHUP)
                 # The writer's dumps of the connections already open go to the new file once it
                 # has reopened the name: from then on, whatever is new is in the new file only.

@@ -65,8 +65,8 @@ def check_service_process(pid):
              (pid, uid, eff, AS_USER, want))
 
 
-def own_dir(path):
-    """Lets the NT_E2E_AS user write its output in path (a directory of the test's)."""
+def own_path(path):
+    """Lets the NT_E2E_AS user write in path (a directory or a file of the test's)."""
     if AS_USER:
         import pwd
         pw = pwd.getpwnam(AS_USER)
@@ -215,7 +215,7 @@ class Tracer:
     """nettracer writing to a temporary file; ready once it has seen a sentinel connection."""
 
     def __init__(self, *args, sentinel=True):
-        self.dir = own_dir(tempfile.mkdtemp(prefix="nt-e2e-"))
+        self.dir = own_path(tempfile.mkdtemp(prefix="nt-e2e-"))
         self.path = os.path.join(self.dir, "out.ndjson")
         self.errpath = os.path.join(self.dir, "err.txt")
         cmd = as_service([NETTRACER, "-o", self.path] + EXTRA + list(args) +

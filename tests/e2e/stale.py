@@ -5,6 +5,7 @@ snapshot is taken. The truth is the map itself, read with bpftool, and /proc/net
 import json
 import os
 import re
+import signal
 import socket
 import struct
 import subprocess
@@ -101,9 +102,13 @@ def main():
     nt.wait_for(lambda: nt.find(tracer.records(), "metrics", c.getsockname()[1], port), 10,
                 "a metrics record of the open connection")
     planted = {0xffff888000000000 + 0x1000 * i + 0x440 for i in range(PLANTED)}
+    # Stopped while bpftool plants, so that no sweep runs before all are seen in the map (on
+    # a busy machine planting 20 takes longer than a dump interval).
+    tracer.proc.send_signal(signal.SIGSTOP)
     for k in planted:
         plant(map_id, value_size, k)
     left = planted & keys(map_id)
+    tracer.proc.send_signal(signal.SIGCONT)
     if left != planted:
         nt.fail("bpftool planted only %d of %d entries" % (len(left), PLANTED))
     nt.wait_for(lambda: not planted & keys(map_id), 5 * INTERVAL + 2,
