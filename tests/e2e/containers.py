@@ -32,18 +32,9 @@ else:
 """
 
 
-def cgroup2_mount():
-    for line in open("/proc/self/mountinfo"):
-        fields = line.split()
-        sep = fields.index("-")
-        if fields[sep + 1] == "cgroup2":
-            return fields[4]
-    nt.fail("no cgroup2 file system is mounted")
-
-
 def main():
     nt.require_root()
-    mount = cgroup2_mount()
+    mount = nt.cgroup2_mount()
     parent = "/nt-e2e-containers-%d" % os.getpid()
     docker_id, crio_id = secrets.token_hex(32), secrets.token_hex(32)
     client_cg = parent + "/system.slice/docker-%s.scope" % docker_id

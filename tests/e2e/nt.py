@@ -333,6 +333,40 @@ def port_quiet(port):
     return not port_sockets(port)
 
 
+def cgroup2_mount():
+    """Where the cgroup2 file system is mounted (/sys/fs/cgroup, or .../unified on a hybrid
+    host)."""
+    for line in open("/proc/self/mountinfo"):
+        fields = line.split()
+        sep = fields.index("-")
+        if fields[sep + 1] == "cgroup2":
+            return fields[4]
+    fail("no cgroup2 file system is mounted")
+
+
+class OwnCgroup:
+    """This process (and what it starts from then on) in a cgroup2 group of its own, so that a
+    tracer given --cgroup=PATH sees this test's connections only; back in the root group and
+    the group removed on exit."""
+
+    def __init__(self):
+        self.mount = cgroup2_mount()
+        self.path = "/nt-e2e-%s-%d" % (test_name(), os.getpid())
+        os.mkdir(self.mount + self.path)
+        with open(self.mount + self.path + "/cgroup.procs", "w") as f:
+            f.write(str(os.getpid()))
+
+    def close(self):
+        with open(self.mount + "/cgroup.procs", "w") as f:
+            f.write(str(os.getpid()))
+        for _ in range(50):  # the last of its processes may still be exiting
+            try:
+                os.rmdir(self.mount + self.path)
+                return
+            except OSError:
+                time.sleep(0.1)
+
+
 def epoch(text):
     """A record's time as seconds since the epoch."""
     import calendar

@@ -81,7 +81,17 @@ def check_scenario(stream, sc):
 def main():
     nt.require_root()
     seconds = float(os.environ.get("NT_SOAK_SECONDS", "60"))
-    tracer = nt.Tracer("-t", "1")
+    # Only this test's connections: other work on the machine (another soak, a build) must not
+    # fill the tracer's buffers with its records, and --cgroup is proven over the whole run.
+    cg = nt.OwnCgroup()
+    try:
+        run(seconds, cg)
+    finally:
+        cg.close()
+
+
+def run(seconds, cg):
+    tracer = nt.Tracer("-t", "1", "--cgroup=" + cg.path)
     stream = Stream(tracer.path)
     stop, done = threading.Event(), []
     th = threading.Thread(target=transfers, args=(stop, done))
