@@ -69,10 +69,10 @@ def main():
     files = lambda: [t.path] + sorted(glob.glob(t.path + ".*"))  # noqa: E731
 
     def complete():
-        return sum(len(kinds(storm, records_of(f))) for f in files()) >= want
+        return sum(len(kinds(storm, records_of(f, live=True))) for f in files()) >= want
 
     def missing():
-        lines = [x for f in files() for x in records_of(f)]
+        lines = [x for f in files() for x in records_of(f, live=True)]
         got = Counter(kinds(storm, lines))
         miss = [(a, k) for a in storm.addrs for k in ("connect-client", "accept-server",
                 "close-client", "close-server") if not got[(a, k)]]
