@@ -73,8 +73,8 @@ def check_scenario(stream, sc):
                     and r["netns"] == sc["netns"] and sc["port"] in (r["sport"], r["dport"]))
         return len(events.relevant(mine, sc)) >= want
     nt.wait_for(arrived, 30, "the scenario's %d records" % want, step=0.05,
-                show=lambda: "%d of %d records of port %d" % (
-                    len(events.relevant(mine, sc)), want, sc["port"]))
+                show=lambda: "%d of %d records of port %d; lost records so far: %s" % (
+                    len(events.relevant(mine, sc)), want, sc["port"], stream.lost[-3:]))
     return events.check(mine, sc, "ipv4")
 
 
