@@ -153,8 +153,8 @@ static __always_inline struct nt_conn *conn_get(__u64 key)
 	if (!t)
 		return NULL;
 	t->birth_ns = bpf_ktime_get_ns();
-	if (bpf_map_update_elem(&conns, &key, t, BPF_NOEXIST) && !bpf_map_lookup_elem(&conns, &key))
-		return NULL;
+	/* EEXIST: another CPU made it meanwhile, and the lookup finds it; a full map: NULL. */
+	bpf_map_update_elem(&conns, &key, t, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&conns, &key);
 }
 
