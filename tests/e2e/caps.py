@@ -1,21 +1,21 @@
 """The capabilities of nettracer.service are enough and each is needed: nettracer runs as user
 nobody (setpriv) with exactly CAP_SYS_ADMIN, CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH (and
-CAP_NET_ADMIN and CAP_NET_RAW for guessing), traces a new connection and names the process of one that existed
-before it; without any one of them it stops at once and names the one that is missing."""
-import json
+CAP_NET_ADMIN and CAP_NET_RAW for guessing), traces a new connection and names the process of
+one that existed before it; without any one of them it stops at once and names the one that is
+missing."""
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nt  # noqa: E402
 
 CAPS = ["sys_admin", "sys_ptrace", "dac_read_search"]
 GUESS_CAPS = ["net_admin", "net_raw"]
+
+
 def traced(binary, d, caps, *args):
     out = os.path.join(d, "out.ndjson")
     if os.path.exists(out):

@@ -114,13 +114,12 @@ def by_port(recs):
 def complete(tracer, scenarios):
     def done():
         index = by_port(tracer.records())
-        recs = [r for sc, _ in scenarios for r in index.get((sc["netns"], sc["port"]), [])]
-        ok = all(len(relevant(index.get((sc["netns"], sc["port"]), []), sc)) >=
-                 sum(e[2] for e in expected(sc).values()) for sc, _ in scenarios)
+        mine = [(sc, relevant(index.get((sc["netns"], sc["port"]), []), sc))
+                for sc, _ in scenarios]
+        ok = all(len(rs) >= sum(e[2] for e in expected(sc).values()) for sc, rs in mine)
         if not ok:
             # Said on a timeout: which kinds of record are short.
-            done.short = [(sc["port"], Counter(r["type"] for r in relevant(recs, sc)))
-                          for sc, _ in scenarios]
+            done.short = [(sc["port"], Counter(r["type"] for r in rs)) for sc, rs in mine]
         return ok
     return done
 

@@ -15,8 +15,8 @@ import nt  # noqa: E402
 
 
 def run(args, **kw):
-    return subprocess.run(nt.as_service([nt.NETTRACER] + args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          stdin=subprocess.DEVNULL, timeout=20, **kw)
+    return subprocess.run(nt.as_service([nt.NETTRACER] + args), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=20, **kw)
 
 
 def test_usage():
@@ -122,8 +122,8 @@ def test_rotation():
 
 def test_reader_leaves():
     """nettracer | head -1 ends quietly within a second of the reader leaving."""
-    p = subprocess.Popen(nt.as_service([nt.NETTRACER]), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         stdin=subprocess.DEVNULL)
+    p = subprocess.Popen(nt.as_service([nt.NETTRACER]), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
     line = b""
     deadline = time.monotonic() + 15
     # Connections until the first record comes: the first ones may precede the attach.

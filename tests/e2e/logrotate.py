@@ -2,7 +2,6 @@
 nettracer under a storm of connections: every record of every connection is in the union of the
 live file and the rotated ones (compressed or not) exactly once, and no line is split."""
 import glob
-import json
 import os
 import re
 import shutil

@@ -4,7 +4,6 @@ a connection map that holds only live connections (read with bpftool)."""
 import json
 import os
 import re
-import subprocess
 import sys
 import threading
 import time

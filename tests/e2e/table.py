@@ -331,8 +331,8 @@ def test_plain(peers):
 
 def test_usage():
     for args in (["-d", "--sort=bogus"], ["--sort=rtt"]):
-        r = subprocess.run(nt.as_service([nt.NETTRACER] + args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           stdin=subprocess.DEVNULL, timeout=10)
+        r = subprocess.run(nt.as_service([nt.NETTRACER] + args), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=10)
         if r.returncode != 2 or len(r.stderr.decode().strip().split("\n")) != 2 or r.stdout:
             nt.fail("%s: want a usage error, got %d %r" % (args, r.returncode, r.stderr))
     print("ok: an unknown --sort key, or --sort without -d, is a usage error")
