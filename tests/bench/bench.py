@@ -710,32 +710,35 @@ def bench_dump(args, workdir, results):
 
 # ---- 4. Decode + format throughput ----
 
-def bench_decode(args, workdir, results):
-    log("== decode+format: %d records through pipeline_sample() to /dev/null" % args.decode_n)
+def decode_runs(args, *argv):
+    """Three runs of decode_bench with argv, pinned to CPU 0: their JSON lines, or None."""
     runs = []
     for _ in range(3):
-        r = subprocess.run(["taskset", "-c", "0", args.decode, str(args.decode_n)]
-                           if shutil.which("taskset") else [args.decode, str(args.decode_n)],
+        cmd = [args.decode] + list(argv)
+        r = subprocess.run((["taskset", "-c", "0"] if shutil.which("taskset") else []) + cmd,
                            capture_output=True, text=True)
         if r.returncode != 0:
-            problem("decode_bench failed (%d): %s" % (r.returncode, r.stderr.strip()))
-            return
+            problem("%s failed (%d): %s" % (" ".join(cmd), r.returncode, r.stderr.strip()))
+            return None
         runs.append(json.loads(r.stdout))
-        log("  %.0f records/s" % runs[-1]["records_per_s"])
+    return runs
+
+
+def bench_decode(args, workdir, results):
+    log("== decode+format: %d records through pipeline_sample() to /dev/null" % args.decode_n)
+    runs = decode_runs(args, str(args.decode_n))
+    if not runs:
+        return
+    for x in runs:
+        log("  %.0f records/s" % x["records_per_s"])
     best = max(runs, key=lambda x: x["records_per_s"])
     results["decode"] = {"runs": runs, "median_per_s": med([x["records_per_s"] for x in runs]),
                          "best": best}
     # The user-space half of a dump of 10k connections (20k sockets), on its own: metrics state,
     # format and sink for each conns map entry, as the dump callback runs them.
-    dumps = []
-    for _ in range(3):
-        cmd = [args.decode, "dump", "20000", "20"]
-        r = subprocess.run((["taskset", "-c", "0"] if shutil.which("taskset") else []) + cmd,
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            problem("decode_bench dump failed (%d): %s" % (r.returncode, r.stderr.strip()))
-            return
-        dumps.append(json.loads(r.stdout))
+    dumps = decode_runs(args, "dump", "20000", "20")
+    if not dumps:
+        return
     results["decode"]["dump"] = min(dumps, key=lambda x: x["ms_per_dump"])
     log("  dump, user-space half: %.2f ms per 20000 sockets" %
         results["decode"]["dump"]["ms_per_dump"])

@@ -76,32 +76,57 @@ static void build_samples(void)
 	}
 }
 
+/* nettracer's user-space record path, writing to /dev/null: a pipeline with the JSON lines sink
+ * and totals (not -i) metrics. */
+struct bench_path {
+	struct pipeline p;
+	struct json_sink js;
+};
+
+static int path_open(struct bench_path *b)
+{
+	*b = (struct bench_path){ .p = { .clock_offset = 1700000000LL * 1000000000LL } };
+	b->p.out = output__open("/dev/null");
+	b->js.out = b->p.out;
+	b->js.fmt = json_fmt_new();
+	b->p.sink = json_sink(&b->js);
+	b->p.metrics = metrics__new(false);
+	if (b->p.out && b->p.metrics && b->js.fmt)
+		return 0;
+	fprintf(stderr, "decode_bench: setup: %s\n", strerror(errno));
+	return -1;
+}
+
+static void path_close(struct bench_path *b)
+{
+	metrics__free(b->p.metrics);
+	output__close(b->p.out);
+	json_fmt_free(b->js.fmt);
+}
+
 /* The user-space half of a metrics dump: conns map entries of idle connections through
  * metrics__begin, pipeline_conn and metrics__end, as the dump callback runs them, dumps times
  * over. Prints the CPU per dump and per socket (the kernel half, the refresh program and the
  * batch read, is bpf_stats' and perf's to measure). */
 static int dump_bench(long sockets, long dumps)
 {
-	struct pipeline p = { .clock_offset = 1700000000LL * 1000000000LL };
-	struct json_sink js = {};
 	struct nt_conn *conns = calloc(sockets, sizeof(*conns));
+	struct bench_path b;
+	struct pipeline *p = &b.p;
 	double t0, total;
 	long d, i;
 	int ret = 1;
 
-	p.out = output__open("/dev/null");
-	js.out = p.out;
-	js.fmt = json_fmt_new();
-	p.sink = json_sink(&js);
-	p.metrics = metrics__new(false);
-	if (!conns || !p.out || !p.metrics || !js.fmt) {
-		fprintf(stderr, "decode_bench: setup: %s\n", strerror(errno));
+	if (path_open(&b) || !conns) {
+		if (!conns)
+			fprintf(stderr, "decode_bench: setup: %s\n", strerror(errno));
 		goto out;
 	}
 	for (i = 0; i < sockets; i++) {
 		struct nt_event ev;
 
-		memcpy(&ev, samples[(i * 4 + 2) % NSAMPLES], sizeof(ev)); /* a close: has counters */
+		/* A close's sample: it has counters. */
+		memcpy(&ev, samples[(i * 4 + 2) % NSAMPLES], sizeof(ev));
 		conns[i].tuple = ev.tuple;
 		conns[i].tuple.sport = 1024 + i % 60000;
 		conns[i].owner = ev.owner;
@@ -114,26 +139,24 @@ static int dump_bench(long sockets, long dumps)
 	}
 	t0 = cpu_s();
 	for (d = 0; d < dumps; d++) {
-		metrics__begin(p.metrics);
+		metrics__begin(p->metrics);
 		for (i = 0; i < sockets; i++)
-			pipeline_conn(&p, 0xffff888000000000ULL + i * 2048, &conns[i],
+			pipeline_conn(p, 0xffff888000000000ULL + i * 2048, &conns[i],
 				      1700000000ULL * 1000000000ULL + d * 1000000000ULL);
-		metrics__end(p.metrics);
+		metrics__end(p->metrics);
 	}
-	output__flush(p.out);
+	output__flush(p->out);
 	total = cpu_s() - t0;
-	if (p.err || p.stats.records != (uint64_t)(sockets * dumps)) {
+	if (p->err || p->stats.records != (uint64_t)(sockets * dumps)) {
 		fprintf(stderr, "decode_bench: %llu of %ld records written, error %d\n",
-			(unsigned long long)p.stats.records, sockets * dumps, p.err);
+			(unsigned long long)p->stats.records, sockets * dumps, p->err);
 		goto out;
 	}
 	printf("{\"sockets\":%ld,\"dumps\":%ld,\"ms_per_dump\":%.3f,\"ns_per_socket\":%.1f}\n",
 	       sockets, dumps, total * 1e3 / dumps, total * 1e9 / (sockets * dumps));
 	ret = 0;
 out:
-	metrics__free(p.metrics);
-	output__close(p.out);
-	json_fmt_free(js.fmt);
+	path_close(&b);
 	free(conns);
 	return ret;
 }
@@ -141,8 +164,8 @@ out:
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 2000000, m, i;
-	struct pipeline p = { .clock_offset = 1700000000LL * 1000000000LL };
-	struct json_sink js = {};
+	struct bench_path b;
+	struct pipeline *p = &b.p;
 	static struct record recs[NSAMPLES];
 	char line[1024];
 	double t0, total, decode, format, sink;
@@ -165,26 +188,19 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	build_samples();
-	p.out = output__open("/dev/null");
-	js.out = p.out;
-	js.fmt = json_fmt_new();
-	p.sink = json_sink(&js);
-	p.metrics = metrics__new(false);
-	if (!p.out || !p.metrics || !js.fmt) {
-		fprintf(stderr, "decode_bench: setup: %s\n", strerror(errno));
+	if (path_open(&b))
 		goto out;
-	}
 
 	/* The whole path, as nettracer's perf buffer callback runs it. */
 	t0 = cpu_s();
 	for (i = 0; i < n; i++)
-		pipeline_sample(&p, 0, samples[i % NSAMPLES], SAMPLE_SIZE);
-	output__flush(p.out);
+		pipeline_sample(p, 0, samples[i % NSAMPLES], SAMPLE_SIZE);
+	output__flush(p->out);
 	total = cpu_s() - t0;
-	if (p.err || p.stats.bad_samples || p.stats.records != (uint64_t)n) {
+	if (p->err || p->stats.bad_samples || p->stats.records != (uint64_t)n) {
 		fprintf(stderr, "decode_bench: %llu of %ld records written, %llu bad, error %d\n",
-			(unsigned long long)p.stats.records, n,
-			(unsigned long long)p.stats.bad_samples, p.err);
+			(unsigned long long)p->stats.records, n,
+			(unsigned long long)p->stats.bad_samples, p->err);
 		goto out;
 	}
 
@@ -192,19 +208,19 @@ int main(int argc, char **argv)
 	m = n < 500000 ? n : 500000;
 	t0 = cpu_s();
 	for (i = 0; i < m; i++)
-		event_decode(samples[i % NSAMPLES], SAMPLE_SIZE, p.clock_offset,
+		event_decode(samples[i % NSAMPLES], SAMPLE_SIZE, p->clock_offset,
 			     &recs[i % NSAMPLES]);
 	decode = cpu_s() - t0;
 	t0 = cpu_s();
 	for (i = 0, len = 0; i < m; i++)
-		len = json_format(js.fmt, &recs[i % NSAMPLES], line, sizeof(line));
+		len = json_format(b.js.fmt, &recs[i % NSAMPLES], line, sizeof(line));
 	format = cpu_s() - t0;
 	if (len <= 0)
 		goto out;
 	t0 = cpu_s();
 	for (i = 0; i < m; i++)
-		output__write(p.out, line, len);
-	output__flush(p.out);
+		output__write(p->out, line, len);
+	output__flush(p->out);
 	sink = cpu_s() - t0;
 
 	printf("{\"records\":%ld,\"cpu_s\":%.6f,\"records_per_s\":%.0f,\"ns_per_record\":%.1f,"
@@ -213,8 +229,6 @@ int main(int argc, char **argv)
 	       sink * 1e9 / m, len);
 	ret = 0;
 out:
-	metrics__free(p.metrics);
-	output__close(p.out);
-	json_fmt_free(js.fmt);
+	path_close(&b);
 	return ret;
 }

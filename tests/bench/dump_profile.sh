@@ -2,8 +2,8 @@
 # dump_profile.sh [CONNS] [SECONDS]: where one metrics dump's time goes, on this kernel.
 # CONNS idle loopback connections (2 sockets each) in a namespace of their own, nettracer -t 1
 # watching only it; over SECONDS: the refresh program's time per dump (bpf_stats, switched on
-# for the window only), the tracer's CPU per dump split into user and system (schedstat and
-# /proc/PID/stat), and a perf profile of the tracer (kernel and user symbols) when perf is
+# for the window only), the tracer's CPU per dump split into user and system (/proc/PID/stat,
+# clock ticks), and a perf profile of the tracer (kernel and user symbols) when perf is
 # there. Run it on a quiet machine: it measures CPU time, but caches are shared.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,6 +23,8 @@ netns=$(awk '{print $4}' "$tmp/ready")
 tracer=$!
 sleep 3
 stats_was=$(cat /proc/sys/kernel/bpf_stats_enabled)
+# bpf_stats goes back to what it was however the script ends.
+trap 'echo "$stats_was" > /proc/sys/kernel/bpf_stats_enabled' EXIT
 prog_stat() { bpftool prog show -j | python3 -c '
 import json, sys
 p = [x for x in json.load(sys.stdin) if x.get("name") == "refresh"]
@@ -39,6 +41,7 @@ fi
 set -- $(prog_stat); r1=$1 c1=$2
 set -- $(cpu); u1=$1 s1=$2
 echo "$stats_was" > /proc/sys/kernel/bpf_stats_enabled
+trap - EXIT
 kill -INT "$tracer"; wait "$tracer" || true
 kill "$keep" 2> /dev/null || true
 wait "$holder" 2> /dev/null || true
