@@ -368,8 +368,13 @@ static __always_inline void on_close(void *ctx, void *sk, int oldstate)
 		on_connect_failed(ctx, sk, c);
 		goto forget;
 	}
-	if (c ? !(c->flags & NT_CONN_ESTABLISHED) : !was_established(oldstate))
+	if (!was_established(oldstate))
 		goto forget;
+	/* Closing from an established state, with an entry that never saw it established: the
+	 * kernel ran no hook for that change (found with another tracer on the same tracepoint).
+	 * Its connect or accept record is missing; the close is written, and the miss counted. */
+	if (c && !(c->flags & NT_CONN_ESTABLISHED))
+		stat_inc(NT_STAT_UNSEEN);
 	read_tuple(sk, &ev.tuple, &ev.netns);
 	read_counters(sk, &ev.counters, oldstate);
 	ev.error = sk_error(sk);

@@ -59,6 +59,7 @@ enum nt_stat {
 	NT_STAT_STALE,	      /* entries removed: their socket was gone or another connection */
 	NT_STAT_PENDING_FULL, /* inbound connections the pending map could not take (guessing) */
 	NT_STAT_ACCEPT_UNMATCHED, /* accepts whose socket could not be told apart (guessing) */
+	NT_STAT_UNSEEN,	      /* connections whose ESTABLISHED change no hook saw, found at close */
 	NT_STAT_MAX,
 };
 

@@ -248,19 +248,22 @@ static void print_summary(struct tracer *t, const struct pipeline *p)
 	output__status(p->out, &st);
 	if (verbose || p->stats.lost || p->stats.bad_samples || s[NT_STAT_MAP_FULL] ||
 	    s[NT_STAT_OUTPUT_FAIL] || skipped || s[NT_STAT_STALE] || s[NT_STAT_PENDING_FULL] ||
-	    s[NT_STAT_ACCEPT_UNMATCHED] || nomem || st.dropped || st.held || p->stats.format_failed)
+	    s[NT_STAT_ACCEPT_UNMATCHED] || s[NT_STAT_UNSEEN] || nomem || st.dropped || st.held ||
+	    p->stats.format_failed)
 		fprintf(stderr,
 			"nettracer: %llu records, %llu lost, %llu undecodable, %llu untracked "
 			"(map full), %llu failed outputs, %llu skipped by the kernel, %llu stale "
-			"entries removed, %llu accepts unmatched, %llu pending full, %llu deltas "
-			"without memory, %llu dropped (output), %llu too long to format\n",
+			"entries removed, %llu accepts unmatched, %llu pending full, %llu unseen "
+			"establishments, %llu deltas without memory, %llu dropped (output), %llu too "
+			"long to format\n",
 			(unsigned long long)(p->stats.records - st.held),
 			(unsigned long long)p->stats.lost, (unsigned long long)p->stats.bad_samples,
 			(unsigned long long)s[NT_STAT_MAP_FULL],
 			(unsigned long long)s[NT_STAT_OUTPUT_FAIL], (unsigned long long)skipped,
 			(unsigned long long)s[NT_STAT_STALE],
 			(unsigned long long)s[NT_STAT_ACCEPT_UNMATCHED],
-			(unsigned long long)s[NT_STAT_PENDING_FULL], (unsigned long long)nomem,
+			(unsigned long long)s[NT_STAT_PENDING_FULL],
+			(unsigned long long)s[NT_STAT_UNSEEN], (unsigned long long)nomem,
 			(unsigned long long)(st.dropped + st.held),
 			(unsigned long long)p->stats.format_failed);
 	if (verbose)

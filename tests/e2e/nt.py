@@ -280,7 +280,18 @@ class Tracer:
             fail("nettracer exited with %d: %s" % (rc, self.stderr))
         if re.search(r"[1-9]\d* skipped by the kernel", self.stderr):
             fail("the kernel skipped hooks and records were lost: " + self.stderr)
+        if re.search(r"[1-9]\d* unseen establishments", self.stderr):
+            fail("the kernel ran no hook for some state changes (see BUGS in nettracer(8)); "
+                 "is another BPF tracer attached? " + self.stderr +
+                 "; BPF programs on inet_sock_set_state: " + attached_set_state())
         complete_file(self.path)
+
+
+def attached_set_state():
+    """What bpftool lists as attached to inet_sock_set_state: other tracers are visible here."""
+    r = subprocess.run(["bpftool", "link", "show"], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, text=True)
+    return str(r.stdout.count("inet_sock_set_state"))
 
 
 class Netns:
