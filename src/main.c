@@ -640,6 +640,8 @@ static int finish(struct run *r)
 		pipeline_clock(p);
 		tracer__consume(r->t);
 		settle_lost(r->t, p);
+		/* Entries whose close no hook saw are counted in the summary, not only at dumps. */
+		tracer__sweep(r->t);
 	}
 	if (!p->err) {
 		/* Twice: a gap whose report did not fit is reported once the rest is written. */

@@ -127,6 +127,17 @@ def main():
     print("ok: %d planted entries left the map within a few dumps, %d counted; the open "
           "connection kept its metrics records" % (PLANTED, n))
 
+    # Before any dump: the sweep at exit finds and counts them, so the summary is complete.
+    tracer = nt.Tracer("-t", "3600", "--port", str(port), sentinel=False)
+    map_id, value_size = conns_map(tracer.proc.pid)
+    for k in planted:
+        plant(map_id, value_size, k)
+    recs = tracer.stop()
+    n = stale_count(tracer.stderr)
+    if n < PLANTED:
+        nt.fail("at exit, before any dump: %d stale entries counted, %d planted" % (n, PLANTED))
+    print("ok: %d planted entries counted at exit, before any dump" % n)
+
     # A churn across the start-up snapshot leaves nothing behind once it is over.
     for _ in range(3):
         ch = churn(3.0)
