@@ -4,9 +4,15 @@ deltas add up to its own totals, and no delta is ever above them.
 Three tracers watch the same churn: one with -i, one with -i --events=metrics (every close is
 filtered in the kernel, so nothing but the dumps says a connection ended), and one that writes
 totals. The truths: the bytes each end of each connection sent and received, counted by this
-test, and the totals tracer's close records for the packet and retransmit counters."""
+test, and the totals tracer's close records for the packet and retransmit counters.
+
+With three tracers on one tracepoint the kernel can skip all of one tracer's programs for a
+burst of changes without counting it (BUGS in nettracer(8)); that tracer then counts each
+missed close as a stale entry. Missing closes are excused only up to that tracer's own count,
+and are printed."""
 import os
 import random
+import re
 import socket
 import sys
 import threading
@@ -121,12 +127,34 @@ def main():
                 (len(truth), 2 * CONNS, nt.port_sockets(port)))
     time.sleep(3 * INTERVAL)  # a last dump after the last close
     lst.close()
-    recs = {name: by_conn(t.stop(), port)
-            for name, t in (("inc", t_inc), ("met", t_met), ("tot", t_tot))}
+    tracers = (("inc", t_inc), ("met", t_met), ("tot", t_tot))
+    recs = {name: by_conn(t.stop(), port) for name, t in tracers}
+    # Three tracers on one tracepoint: the kernel sometimes runs none of a tracer's programs
+    # for a burst of changes (BUGS in nettracer(8)). A close missed so is counted by that
+    # tracer as a stale entry; only as many missing closes as a tracer counted are excused,
+    # and each is named. Any other difference fails.
+    counted = {name: sum(int(n) for n in re.findall(
+        r"(\d+) (?:stale entries removed|unseen establishments)", t.stderr))
+        for name, t in tracers}
+    missed = {name: set() for name, _ in tracers}
+    for key in truth:
+        if not recs["tot"].get(key):
+            missed["tot"].add(key)
+        if not [r for r in recs["inc"].get(key, []) if r["type"] == "close"]:
+            missed["inc"].add(key)
+    for name in ("inc", "tot"):
+        if missed[name] and len(missed[name]) <= counted[name]:
+            print("%d closes missing from the %s tracer, which counted %d missed (stale or "
+                  "unseen): %s" % (len(missed[name]), name, counted[name],
+                                  sorted(missed[name])[:5]))
+        else:
+            missed[name] = set()
 
     bad = []
     for key, (sent, got) in truth.items():
         tot = recs["tot"].get(key)
+        if key in missed["tot"]:
+            continue
         if not tot or len(tot) != 1:
             bad.append("%s: %d close records from the totals tracer" % (key, len(tot or [])))
             continue
@@ -135,6 +163,8 @@ def main():
             bad.append("%s: totals %d/%d bytes, the application moved %d/%d" %
                        (key, total["bytes_sent"], total["bytes_received"], sent, got))
         for mode in ("inc", "met"):
+            if key in missed.get(mode, ()):
+                continue
             rs = recs[mode].get(key, [])
             closes = [r for r in rs if r["type"] == "close"]
             if len(closes) != (1 if mode == "inc" else 0):
@@ -154,6 +184,8 @@ def main():
     if bad:
         print("seed %d; %d problems:" % (seed, len(bad)))
         print("\n".join(bad[:20]))
+        for name, t in tracers:
+            print("%s tracer: %s" % (name, t.stderr.strip()))
         nt.fail("deltas do not add up to the totals")
     n = sum(len(v) for v in recs["inc"].values())
     print("ok: %d connections, both ends: %d -i records add up to the totals and the bytes "
