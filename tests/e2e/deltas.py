@@ -78,15 +78,17 @@ def client(port, src, rng, truth, lock):
         truth[("client", me)] = (sent, got)
 
 
-def by_conn(recs, port):
-    """(end, client address and port) → records of that connection end, in order."""
+def by_conn(recs, server):
+    """(end, client address and port) → records of that connection end, in order. The end is
+    told by the server's address and port together: a client on an address of its own may get
+    the server's port number as its own."""
     out = {}
     for r in recs:
         if r["type"] not in ("metrics", "close"):
             continue
-        if r["sport"] == port:
+        if (r["saddr"], r["sport"]) == server:
             out.setdefault(("server", (r["daddr"], r["dport"])), []).append(r)
-        elif r["dport"] == port:
+        elif (r["daddr"], r["dport"]) == server:
             out.setdefault(("client", (r["saddr"], r["sport"])), []).append(r)
     return out
 
@@ -128,7 +130,7 @@ def main():
     time.sleep(3 * INTERVAL)  # a last dump after the last close
     lst.close()
     tracers = (("inc", t_inc), ("met", t_met), ("tot", t_tot))
-    recs = {name: by_conn(t.stop(), port) for name, t in tracers}
+    recs = {name: by_conn(t.stop(), ("127.0.0.1", port)) for name, t in tracers}
     # Three tracers on one tracepoint: the kernel sometimes runs none of a tracer's programs
     # for a burst of changes (BUGS in nettracer(8)). A close missed so is counted by that
     # tracer as a stale entry; only as many missing closes as a tracer counted are excused,
