@@ -371,7 +371,7 @@ static __always_inline void on_close(void *ctx, void *sk, int oldstate)
 	if (!was_established(oldstate))
 		goto forget;
 	/* Closing from an established state, with an entry that never saw it established: the
-	 * kernel ran no hook for that change (found with another tracer on the same tracepoint).
+	 * kernel ran no hook for that change (BUGS in nettracer(8)).
 	 * Its connect or accept record is missing; the close is written, and the miss counted. */
 	if (c && !(c->flags & NT_CONN_ESTABLISHED))
 		stat_inc(NT_STAT_UNSEEN);

@@ -132,7 +132,7 @@ def main():
     map_id, value_size = conns_map(tracer.proc.pid)
     for k in planted:
         plant(map_id, value_size, k)
-    recs = tracer.stop()
+    tracer.stop()
     n = stale_count(tracer.stderr)
     if n < PLANTED:
         nt.fail("at exit, before any dump: %d stale entries counted, %d planted" % (n, PLANTED))
