@@ -1,21 +1,23 @@
-"""The nest stack of the two state change hooks, driven step by step on a live nettracer.
+"""The nest stack of the two state change hooks, driven step by step.
 
 The kernel skips a BPF program on a CPU where it is already running, so tp_set_state notes each
 change it starts on a per-CPU stack and tp_set_state_nested handles the changes it does not
 find there (bpf/nettracer.bpf.c). Nesting comes from interrupts and cannot be arranged from a
-test, so this test plays the kernel's part: BPF_PROG_TEST_RUN runs either program of the loaded
-object on one CPU with arguments of its choosing (socket addresses that are no socket, which the
-handlers ignore), in the orders the kernel produces when it skips one of them, and bpftool
-reads the counter of changes the second program took back.
+test, so this test plays the kernel's part: BPF_PROG_TEST_RUN runs either program on one CPU
+with arguments of its choosing (socket addresses that are no socket, which the handlers ignore),
+in the orders the kernel produces when it skips one of them, and the counter of changes the
+second program took back is read after each run.
+
+The programs are nettracer's own object (the guessed-offset one under --offsets=guess), loaded
+by tests/e2e/nest_load and attached nowhere: no state change of the machine runs them, so the
+stack holds only what the test's runs leave there, whatever else the machine does.
 
 What is checked is the requirement, not the stack's rules: for each run of the second program,
 it must take (report) the change exactly when the first program did not run for it, as the
 scenario says. The one documented exception is a change whose entry a full stack dropped.
 Real nesting runs the second program while the first is still running on the CPU (depth > 0):
 the test sets depth in the map as the interrupted first program would have it, so that branch
-is driven too. The test's own nettracer keeps only a port nobody uses (--port), and the stack
-is read on one CPU only; other traffic on that CPU pushes and pops its own entries and does not
-change what the second program must take for ours."""
+is driven too."""
 import ctypes
 import json
 import os
@@ -61,24 +63,42 @@ def stat_index(name):
 
 
 class Hooks:
-    """The two programs and two maps of the running nettracer, run and read on one CPU."""
+    """The two programs and two maps of an unattached copy of nettracer's object, run and read
+    on one CPU."""
 
     def __init__(self, cpu):
         self.cpu = cpu
-        progs = {p["name"]: p for p in bpftool("prog", "show") if p["name"].startswith("tp_set_state")}
-        if set(progs) != {"tp_set_state", "tp_set_state_nested"}:
-            nt.fail("state change programs loaded: %s" % sorted(progs))
-        self.fd = {}
-        for name, p in progs.items():
-            self.fd[name] = bpf(BPF_PROG_GET_FD_BY_ID, struct.pack("<I", p["id"]))
-        maps = {m["name"]: m["id"] for m in bpftool("map", "show")
-                if m["id"] in progs["tp_set_state"]["map_ids"]}
-        self.nest_id, self.stats_id = maps["nest"], maps["stats"]
+        tool = os.environ.get("NEST_LOAD") or os.path.join(os.path.dirname(nt.NETTRACER),
+                                                           "tests", "e2e", "nest_load")
+        if not os.path.exists(tool):
+            nt.fail("no %s: make check builds it (make tests/e2e/nest_load)" % tool)
+        kind = "guess" if "--offsets=guess" in nt.EXTRA else "btf"
+        self.loader = subprocess.Popen(nt.as_service([tool, kind]), stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, text=True)
+        ids = {}
+        for line in self.loader.stdout:
+            if line.strip() == "ready":
+                break
+            name, i = line.split()
+            ids[name] = int(i)
+        else:
+            nt.load_failed("tests/e2e/nest_load exited with %s" % self.loader.wait())
+        if set(ids) != {"tp_set_state", "tp_set_state_nested", "nest", "stats"} or \
+                not all(ids.values()):
+            nt.fail("nest_load gave %s" % ids)
+        self.fd = {name: bpf(BPF_PROG_GET_FD_BY_ID, struct.pack("<I", ids[name]))
+                   for name in ("tp_set_state", "tp_set_state_nested")}
+        self.nest_id, self.stats_id = ids["nest"], ids["stats"]
         size = bpftool("map", "show", "id", str(self.nest_id))["bytes_value"]
         if size != NEST.size:
             nt.fail("the nest map holds %d bytes, this test reads %d: update NEST" %
                     (size, NEST.size))
         self.nested_key = stat_index("NT_STAT_NESTED")
+
+    def close(self):
+        self.loader.stdin.close()
+        if self.loader.wait(timeout=10):
+            nt.fail("nest_load exited with %d" % self.loader.returncode)
 
     def run(self, name, sk, old, new):
         ctx = ctypes.create_string_buffer(struct.pack("<QQQ", sk, old, new))
@@ -103,75 +123,40 @@ class Hooks:
 
     def set_depth(self, depth):
         """depth as the first program keeps it while it runs: as if it had been interrupted.
-        bpftool writes the value to every CPU; only this test's nettracer reads it."""
+        bpftool writes the value to every CPU, of programs that only this test runs."""
         raw = bytearray(self._value(self.nest_id, 0))
         struct.pack_into("<I", raw, 4, depth)
         subprocess.run(["bpftool", "map", "update", "id", str(self.nest_id), "key"] +
                        [str(b) for b in struct.pack("<I", 0)] + ["value"] +
                        [str(b) for b in raw], check=True)
 
-    def reset(self):
-        """An empty stack on every CPU, to start the scenarios again: only this test's nettracer
-        (--port=1, it writes nothing) reads it."""
-        subprocess.run(["bpftool", "map", "update", "id", str(self.nest_id), "key"] +
-                       [str(b) for b in struct.pack("<I", 0)] + ["value"] +
-                       ["0"] * NEST.size, check=True)
-
     def nested(self):
         return struct.unpack("<Q", self._value(self.stats_id, self.nested_key))[0]
 
 
-def disturbed(before, after, prog, sk):
-    """Whether the stack after one of our runs is not what that run alone leaves."""
-    ours = lambda st: [c for c in st[3] if c[0] >> 16 == 0xdead]  # noqa: E731
-    if len(ours(before)) != before[0] or len(ours(after)) != after[0]:
-        return True
-    want = [c[0] for c in ours(before)]
-    if prog == "first":
-        want = (want + [sk])[-NEST_MAX:]
-    else:
-        lowest = len(want) if before[1] else 1
-        for j in range(len(want), 0, -1):
-            if j >= lowest and want[j - 1] == sk:
-                want = want[:j - 1]
-                break
-    return [c[0] for c in ours(after)] != want
-
-
 def play(hooks, steps, sk):
-    """Runs every step; False when the stack or counter changed between two of our runs."""
-    left = None
+    """Runs every step and checks, after each run of the second program, that it took the change
+    exactly when the scenario says it must."""
     for what, runs in steps:
         for prog, i, take in runs:
             if prog == "depth":
                 hooks.set_depth(i)
-                left = (hooks.stack(), hooks.nested())
                 continue
-            before = (hooks.stack(), hooks.nested())
-            if left is not None and before != left:
-                return False
+            before, count = hooks.stack(), hooks.nested()
             hooks.run("tp_set_state" if prog == "first" else "tp_set_state_nested", sk(i), 1, 7)
             got = hooks.stack()
-            delta = hooks.nested() - before[1]
-            left = (got, hooks.nested())
-            # Another change on this CPU while our run ran (the kernel skips the program it
-            # interrupts, so its entry can stay, push ours out or pop with ours) shows as an
-            # entry that is not ours, or ours not as the stack's rules leave them: disturbed,
-            # start again. A defect of the programs disturbs every attempt, and fails.
-            if disturbed(before[0], got, prog, sk(i)):
-                print("disturbed during %s (%s %d): %s -> %s" % (
-                    what, prog, i, [hex(c[0]) for c in before[0][3]], [hex(c[0]) for c in got[3]]))
-                return False
+            delta = hooks.nested() - count
+            if prog == "first" and delta:
+                nt.fail("%s: the first program changed the count of taken changes" % what)
             if take is not None and delta != int(take):
                 nt.fail("%s: the second program %s change %d (it must %s); stack before %s, "
                         "now %s, depth %d" % (what, "took" if delta else "did not take", i,
                                               "take it" if take else "not take it",
-                                              [hex(c[0]) for c in before[0][3]],
+                                              [hex(c[0]) for c in before[3]],
                                               [hex(c[0]) for c in got[3]], got[1]))
             if got[0] > NEST_MAX or got[2]:
                 nt.fail("%s: stack of %d entries, nesting flag %d" % (what, got[0], got[2]))
         print("ok: %s" % what)
-    return True
 
 
 def main():
@@ -180,14 +165,12 @@ def main():
         nt.skip("no bpf syscall number for " + platform.machine())
     if not shutil.which("bpftool"):
         nt.skip("no bpftool")
-    # A port no connection uses: the test's sockets and other traffic write no records.
-    tracer = nt.Tracer("--port=1", sentinel=False)
     cpu = os.cpu_count() - 1
-    os.sched_setaffinity(0, {cpu})
     hooks = Hooks(cpu)
     n, depth, nesting, changes = hooks.stack()
-    if depth or nesting:
-        nt.fail("idle CPU %d: depth %d, nesting %d" % (cpu, depth, nesting))
+    if n or depth or nesting:
+        nt.fail("the stack of programs nothing ran: %d entries, depth %d, nesting %d" %
+                (n, depth, nesting))
     sk = lambda i: 0xdead0000 + 0x100 * i  # noqa: E731  (user addresses: no socket there)
     # (what happens, [(program or depth, change, must the second program take it?)])
     steps = [
@@ -215,20 +198,8 @@ def main():
         ("the interrupted first program returns, the second runs for its change",
          [("depth", 0, None), ("second", 30, False)]),
     ]
-    # Other traffic on this CPU pushes and pops its own entries, which leaves the stack as it
-    # was, except on a full stack, where its push drops our oldest entry. The state is read
-    # before each run and compared with what the previous run left: when another change came
-    # in between, the scenarios start again (a disturbance shown, not a failure hidden).
-    for attempt in range(1, 11):
-        if play(hooks, steps, sk):
-            break
-        print("attempt %d: another state change on CPU %d came between or during two steps; "
-              "again" % (attempt, cpu))
-        hooks.reset()
-    else:
-        nt.fail("every one of 10 attempts was disturbed: other traffic on CPU %d, or programs "
-                "that do not leave the stack as its rules say (the runs above show how)" % cpu)
-    tracer.stop()
+    play(hooks, steps, sk)
+    hooks.close()
     print("ok: the second program took exactly the changes the first did not run for, in %d "
           "scenarios, %d of them with the first still running" % (len(steps), 3))
 
