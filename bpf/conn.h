@@ -189,6 +189,18 @@ static __always_inline bool was_established(int oldstate)
 	       oldstate != NT_TCP_LISTEN && oldstate != NT_TCP_CLOSE;
 }
 
+/* How long a new entry is safe from the sweep: its first hook runs before the kernel stores
+ * the new state, so for a moment the socket of a connect() still reads TCP_CLOSE, and a new
+ * child the listener's TCP_LISTEN. */
+#define NT_SWEEP_GRACE_NS 1000000000ULL
+
+/* Whether an entry born at birth_ns is too young for a sweep that started at now. Signed: an
+ * entry made while the sweep runs is born after now. */
+static __always_inline bool young(__u64 now, __u64 birth_ns)
+{
+	return (__s64)(now - birth_ns) <= (__s64)NT_SWEEP_GRACE_NS;
+}
+
 /* Whether sk still is a live socket in a state that a tracked entry can have. */
 static __always_inline bool alive(__u8 state)
 {

@@ -106,7 +106,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u64);
-	__type(value, __u8);
+	__type(value, __u64); /* CLOCK_MONOTONIC of the child's birth, for the sweep */
 } pending SEC(".maps");
 
 /* What an accept() call in progress asked for: where its caller wants the peer's address. */
@@ -128,10 +128,9 @@ static __always_inline void note_guesser(void *sk, int newstate)
  * ESTABLISHED, so it is pending from its birth. */
 static __always_inline void pending_add(void *sk)
 {
-	__u64 key = (__u64)sk;
-	__u8 one = 1;
+	__u64 key = (__u64)sk, birth = bpf_ktime_get_ns();
 
-	if (bpf_map_update_elem(&pending, &key, &one, BPF_ANY))
+	if (bpf_map_update_elem(&pending, &key, &birth, BPF_ANY))
 		stat_inc(NT_STAT_PENDING_FULL);
 }
 
@@ -154,7 +153,7 @@ struct claim {
 	__u32 ambiguous; /* with no address: more than one pending child has a struct socket */
 };
 
-static long claim_one(void *map, __u64 *key, __u8 *value, struct claim *cl)
+static long claim_one(void *map, __u64 *key, __u64 *birth, struct claim *cl)
 {
 	void *socket = NULL, *sk = (void *)*key;
 	__u16 family = 0, dport = 0;
@@ -233,22 +232,23 @@ static __always_inline int note_accepting(__u64 uaddr)
 	return 0;
 }
 
-/* Children never accepted nor seen closing. */
-static long sweep_pending(void *map, __u64 *key, __u8 *value, void *unused)
+/* Children never accepted nor seen closing. A child is pending from its SYN_RECV hook, which
+ * runs while it still reads the listener's TCP_LISTEN: young ones are spared. */
+static long sweep_pending(void *map, __u64 *key, __u64 *birth, __u64 *now)
 {
 	__u8 state = 0;
 
 	nt_read(state, (void *)*key, skc_state);
-	if (!alive(state)) {
+	if (!alive(state) && !young(*now, *birth)) {
 		bpf_map_delete_elem(&pending, key);
 		stat_inc(NT_STAT_STALE);
 	}
 	return 0;
 }
 
-static __always_inline void pending_sweep(void)
+static __always_inline void pending_sweep(__u64 now)
 {
-	bpf_for_each_map_elem(&pending, sweep_pending, NULL, 0);
+	bpf_for_each_map_elem(&pending, sweep_pending, &now, 0);
 }
 
 SEC("tracepoint/syscalls/sys_enter_accept4")
@@ -290,7 +290,7 @@ static __always_inline void accepting_forget(void)
 {
 }
 
-static __always_inline void pending_sweep(void)
+static __always_inline void pending_sweep(__u64 now)
 {
 }
 
@@ -613,10 +613,6 @@ int BPF_PROG(fx_inet_csk_accept)
 
 /* ---- Run by user space (BPF_PROG_TEST_RUN). ---- */
 
-/* How long a new entry is safe from the sweep: its first hook runs before the kernel stores
- * the new state, so for a moment the socket of a connect() still reads TCP_CLOSE. */
-#define NT_SWEEP_GRACE_NS 1000000000ULL
-
 static long refresh_one(void *map, __u64 *key, struct nt_conn *c, __u64 *now)
 {
 	void *sk = (void *)*key;
@@ -632,7 +628,7 @@ static long refresh_one(void *map, __u64 *key, struct nt_conn *c, __u64 *now)
 	nt_read(state, sk, skc_state);
 	nt_read(sport, sk, inet_sport);
 	nt_read(dport, sk, skc_dport);
-	if ((!alive(state) && *now - c->birth_ns > NT_SWEEP_GRACE_NS) ||
+	if ((!alive(state) && !young(*now, c->birth_ns)) ||
 	    ((c->flags & NT_CONN_ESTABLISHED) &&
 	     (bpf_ntohs(sport) != c->tuple.sport || bpf_ntohs(dport) != c->tuple.dport))) {
 		bpf_map_delete_elem(&conns, key);
@@ -655,7 +651,7 @@ int refresh(void *ctx)
 	__u64 now = bpf_ktime_get_ns();
 
 	bpf_for_each_map_elem(&conns, refresh_one, &now, 0);
-	pending_sweep();
+	pending_sweep(now);
 	return 0;
 }
 

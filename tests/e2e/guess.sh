@@ -9,7 +9,7 @@ export NETTRACER_OPTS
 failed=
 passed=0
 skipped=
-tests="events storm nest metrics loss"
+tests="events storm nest metrics loss stale"
 for t in $tests; do
 	echo "== $t.py with $NETTRACER_OPTS"
 	"${PYTHON3:-python3}" "$here/$t.py"

@@ -15,13 +15,38 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nt  # noqa: E402
 
 PLANTED = 20
+NEWBORN = 5
 INTERVAL = 0.2
-NETNS_OFFSET = 64  # struct nt_conn: tuple 40, owner 24, then netns
-CONN_FLAGS_OFFSET = 69  # then direction, then flags
+NT_CONN_ESTABLISHED = 1
+_layouts = {}
 
 
-def conns_map(pid):
-    """The id of the conns map that process pid holds (its fdinfo names the maps it has)."""
+def layout(map_id):
+    """Byte offsets of the fields of struct nt_conn this test reads and writes, as the map's
+    own BTF gives them (never numbers written here, which go stale when the struct grows)."""
+    if map_id not in _layouts:
+        show = json.loads(subprocess.run(["bpftool", "-j", "map", "show", "id", str(map_id)],
+                                         stdout=subprocess.PIPE, check=True).stdout)
+        types = json.loads(subprocess.run(["bpftool", "-j", "btf", "dump", "id",
+                                           str(show["btf_id"])],
+                                          stdout=subprocess.PIPE, check=True).stdout)["types"]
+        members = lambda name: {m["name"]: m["bits_offset"] // 8 for t in types  # noqa: E731
+                                if t.get("name") == name and t["kind"] == "STRUCT"
+                                for m in t["members"]}
+        conn, tup = members("nt_conn"), members("nt_tuple")
+        try:
+            _layouts[map_id] = {"netns": conn["netns"], "flags": conn["flags"],
+                                "birth_ns": conn["birth_ns"],
+                                "sport": conn["tuple"] + tup["sport"],
+                                "dport": conn["tuple"] + tup["dport"]}
+        except KeyError as e:
+            nt.fail("the conns map's BTF has no %s" % e)
+    return _layouts[map_id]
+
+
+def conns_map(pid, name="conns"):
+    """The id and value size of the map name that process pid holds (its fdinfo names the maps
+    it has)."""
     for fd in os.listdir("/proc/%d/fdinfo" % pid):
         try:
             info = open("/proc/%d/fdinfo/%s" % (pid, fd)).read()
@@ -32,33 +57,40 @@ def conns_map(pid):
             continue
         show = json.loads(subprocess.run(["bpftool", "-j", "map", "show", "id", m.group(1)],
                                          stdout=subprocess.PIPE, check=True).stdout)
-        if show.get("name") == "conns":
+        if show.get("name") == name:
             return int(m.group(1)), show["bytes_value"]
-    nt.fail("process %d holds no conns map" % pid)
+    nt.fail("process %d holds no %s map" % (pid, name))
 
 
 def entries(map_id):
     """key → netns of every entry (0 until the connection is established)."""
     out = subprocess.run(["bpftool", "-j", "map", "dump", "id", str(map_id)],
                          stdout=subprocess.PIPE, check=True).stdout
-    res = {}
+    res, at = {}, layout(map_id)["netns"]
     for e in json.loads(out):
         if not isinstance(e.get("value"), list):
             continue  # deleted between bpftool's key walk and its lookup: gone
         value = bytes(int(b, 16) for b in e["value"])
         res[struct.unpack("<Q", bytes(int(b, 16) for b in e["key"]))[0]] = \
-            struct.unpack_from("<I", value, NETNS_OFFSET)[0]
+            struct.unpack_from("<I", value, at)[0]
     return res
 
 
 def keys(map_id):
-    return set(entries(map_id))
+    out = subprocess.run(["bpftool", "-j", "map", "dump", "id", str(map_id)],
+                         stdout=subprocess.PIPE, check=True).stdout
+    return {struct.unpack("<Q", bytes(int(b, 16) for b in e["key"]))[0]
+            for e in json.loads(out) if isinstance(e.get("value"), list)}
 
 
-def plant(map_id, value_size, key):
-    value = bytearray(value_size)
-    value[CONN_FLAGS_OFFSET] = 1  # NT_CONN_ESTABLISHED, as a real entry has
-    struct.pack_into("<HH", value, 32, 40000 + key % 1000, 80)  # tuple.sport, dport
+def plant(map_id, value_size, key, birth_ns=0, flags=NT_CONN_ESTABLISHED):
+    """An entry for key: by default an established connection born at boot, as a missed close
+    leaves one."""
+    at, value = layout(map_id), bytearray(value_size)
+    value[at["flags"]] = flags
+    struct.pack_into("<H", value, at["sport"], 40000 + key % 1000)
+    struct.pack_into("<H", value, at["dport"], 80)
+    struct.pack_into("<Q", value, at["birth_ns"], birth_ns)
     hexes = lambda b: ["%02x" % x for x in b]  # noqa: E731
     subprocess.run(["bpftool", "map", "update", "id", str(map_id), "key", "hex"] +
                    hexes(struct.pack("<Q", key)) + ["value", "hex"] + hexes(value), check=True)
@@ -91,6 +123,31 @@ def churn(seconds):
     return subprocess.Popen([sys.executable, "-c", code])
 
 
+def pending_rule(tracer):
+    """Guessed offsets: the children waiting for accept() (map pending, value their birth time)
+    follow the same rule. A child is pending from its SYN_RECV hook, while it still reads the
+    listener's TCP_LISTEN: one born after the sweep began stays, one born at boot goes."""
+    map_id, _ = conns_map(tracer.proc.pid, "pending")
+    young = {0xffff888000200000 + 0x1000 * i + 0x440 for i in range(NEWBORN)}
+    old = {0xffff888000300000 + 0x1000 * i + 0x440 for i in range(NEWBORN)}
+    born = time.monotonic_ns() + 3600 * 10**9
+    hexes = lambda b: ["%02x" % x for x in b]  # noqa: E731
+    tracer.proc.send_signal(signal.SIGSTOP)
+    for keys_, birth in ((young, born), (old, 0)):
+        for k in keys_:
+            subprocess.run(["bpftool", "map", "update", "id", str(map_id), "key", "hex"] +
+                           hexes(struct.pack("<Q", k)) + ["value", "hex"] +
+                           hexes(struct.pack("<Q", birth)), check=True)
+    tracer.proc.send_signal(signal.SIGCONT)
+    nt.wait_for(lambda: not old & keys(map_id), 5 * INTERVAL + 2,
+                "the old pending children to leave the map")
+    if young - keys(map_id):
+        nt.fail("the sweep removed %d of %d pending children born after it began" %
+                (len(young - keys(map_id)), NEWBORN))
+    print("ok: %d old pending children swept, %d born after the sweep began spared" %
+          (NEWBORN, NEWBORN))
+
+
 def main():
     nt.require_root()
     # Planted entries go, an open connection stays and keeps being reported.
@@ -116,6 +173,23 @@ def main():
     before = len(nt.find(tracer.records(), "metrics", c.getsockname()[1], port))
     nt.wait_for(lambda: len(nt.find(tracer.records(), "metrics", c.getsockname()[1], port)) >=
                 before + 3, 10, "more metrics records of the open connection")
+    # An entry made while a sweep is under way is younger than the sweep's clock: during
+    # connect() its socket still reads TCP_CLOSE, and the sweep must spare it (born after the
+    # sweep began, here an hour from now, with no state the sweep can read).
+    newborn = {0xffff888000100000 + 0x1000 * i + 0x440 for i in range(NEWBORN)}
+    born = time.monotonic_ns() + 3600 * 10**9  # CLOCK_MONOTONIC, the programs' clock
+    tracer.proc.send_signal(signal.SIGSTOP)
+    for k in newborn:
+        plant(map_id, value_size, k, birth_ns=born, flags=0)
+    tracer.proc.send_signal(signal.SIGCONT)
+    before = len(nt.find(tracer.records(), "metrics", c.getsockname()[1], port))
+    nt.wait_for(lambda: len(nt.find(tracer.records(), "metrics", c.getsockname()[1], port)) >=
+                before + 5, 10, "five more dumps")
+    if newborn - keys(map_id):
+        nt.fail("the sweep removed %d of %d entries born after it began" %
+                (len(newborn - keys(map_id)), NEWBORN))
+    if "--offsets=guess" in nt.EXTRA:
+        pending_rule(tracer)
     recs = tracer.stop()
     n = stale_count(tracer.stderr)
     if n < PLANTED:
@@ -125,7 +199,8 @@ def main():
     for x in (c, s, lst):
         x.close()
     print("ok: %d planted entries left the map within a few dumps, %d counted; the open "
-          "connection kept its metrics records" % (PLANTED, n))
+          "connection kept its metrics records; %d entries born after a sweep began were "
+          "spared by 5 dumps" % (PLANTED, n, NEWBORN))
 
     # Before any dump: the sweep at exit finds and counts them, so the summary is complete.
     tracer = nt.Tracer("-t", "3600", "--port", str(port), sentinel=False)
