@@ -13,12 +13,20 @@
 #include "nettracer.skel.h"
 #include "nettracer_offsets.skel.h"
 
-static unsigned int id_of(int fd)
+static unsigned int prog_id(const struct bpf_program *prog)
 {
-	struct bpf_prog_info info = {}; /* a map's info starts with type and id, as a program's */
+	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
 
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+	return bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) ? 0 : info.id;
+}
+
+static unsigned int map_id(const struct bpf_map *map)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(bpf_map__fd(map), &info, &len) ? 0 : info.id;
 }
 
 static void print_ids(struct bpf_object *obj)
@@ -29,10 +37,9 @@ static void print_ids(struct bpf_object *obj)
 
 	bpf_object__for_each_program(prog, obj)
 		if (bpf_program__autoload(prog))
-			printf("%s %u\n", bpf_program__name(prog), id_of(bpf_program__fd(prog)));
+			printf("%s %u\n", bpf_program__name(prog), prog_id(prog));
 	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
-		printf("%s %u\n", maps[i],
-		       id_of(bpf_map__fd(bpf_object__find_map_by_name(obj, maps[i]))));
+		printf("%s %u\n", maps[i], map_id(bpf_object__find_map_by_name(obj, maps[i])));
 	printf("ready\n");
 	fflush(stdout);
 }

@@ -62,25 +62,31 @@ def conns_map(pid, name="conns"):
     nt.fail("process %d holds no %s map" % (pid, name))
 
 
-def entries(map_id):
-    """key → netns of every entry (0 until the connection is established)."""
+def dump(map_id):
+    """(key, value bytes) of every entry of map_id."""
     out = subprocess.run(["bpftool", "-j", "map", "dump", "id", str(map_id)],
                          stdout=subprocess.PIPE, check=True).stdout
-    res, at = {}, layout(map_id)["netns"]
-    for e in json.loads(out):
-        if not isinstance(e.get("value"), list):
-            continue  # deleted between bpftool's key walk and its lookup: gone
-        value = bytes(int(b, 16) for b in e["value"])
-        res[struct.unpack("<Q", bytes(int(b, 16) for b in e["key"]))[0]] = \
-            struct.unpack_from("<I", value, at)[0]
-    return res
+    return [(struct.unpack("<Q", bytes(int(b, 16) for b in e["key"]))[0],
+             bytes(int(b, 16) for b in e["value"]))
+            for e in json.loads(out)
+            # deleted between bpftool's key walk and its lookup: gone
+            if isinstance(e.get("value"), list)]
+
+
+def update(map_id, key, value):
+    hexes = lambda b: ["%02x" % x for x in b]  # noqa: E731
+    subprocess.run(["bpftool", "map", "update", "id", str(map_id), "key", "hex"] +
+                   hexes(struct.pack("<Q", key)) + ["value", "hex"] + hexes(value), check=True)
+
+
+def entries(map_id):
+    """key → netns of every entry (0 until the connection is established)."""
+    at = layout(map_id)["netns"]
+    return {k: struct.unpack_from("<I", v, at)[0] for k, v in dump(map_id)}
 
 
 def keys(map_id):
-    out = subprocess.run(["bpftool", "-j", "map", "dump", "id", str(map_id)],
-                         stdout=subprocess.PIPE, check=True).stdout
-    return {struct.unpack("<Q", bytes(int(b, 16) for b in e["key"]))[0]
-            for e in json.loads(out) if isinstance(e.get("value"), list)}
+    return {k for k, _ in dump(map_id)}
 
 
 def plant(map_id, value_size, key, birth_ns=0, flags=NT_CONN_ESTABLISHED):
@@ -91,9 +97,7 @@ def plant(map_id, value_size, key, birth_ns=0, flags=NT_CONN_ESTABLISHED):
     struct.pack_into("<H", value, at["sport"], 40000 + key % 1000)
     struct.pack_into("<H", value, at["dport"], 80)
     struct.pack_into("<Q", value, at["birth_ns"], birth_ns)
-    hexes = lambda b: ["%02x" % x for x in b]  # noqa: E731
-    subprocess.run(["bpftool", "map", "update", "id", str(map_id), "key", "hex"] +
-                   hexes(struct.pack("<Q", key)) + ["value", "hex"] + hexes(value), check=True)
+    update(map_id, key, value)
 
 
 def live_sockets():
@@ -131,13 +135,10 @@ def pending_rule(tracer):
     young = {0xffff888000200000 + 0x1000 * i + 0x440 for i in range(NEWBORN)}
     old = {0xffff888000300000 + 0x1000 * i + 0x440 for i in range(NEWBORN)}
     born = time.monotonic_ns() + 3600 * 10**9
-    hexes = lambda b: ["%02x" % x for x in b]  # noqa: E731
     tracer.proc.send_signal(signal.SIGSTOP)
     for keys_, birth in ((young, born), (old, 0)):
         for k in keys_:
-            subprocess.run(["bpftool", "map", "update", "id", str(map_id), "key", "hex"] +
-                           hexes(struct.pack("<Q", k)) + ["value", "hex"] +
-                           hexes(struct.pack("<Q", birth)), check=True)
+            update(map_id, k, struct.pack("<Q", birth))
     tracer.proc.send_signal(signal.SIGCONT)
     nt.wait_for(lambda: not old & keys(map_id), 5 * INTERVAL + 2,
                 "the old pending children to leave the map")
