@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import nt  # noqa: E402
@@ -75,7 +74,7 @@ def main():
         nt.skip("no user nobody")
     if nt.unit_caps() != sorted(CAPS + GUESS_CAPS):
         nt.fail("the unit grants %s, the test proves %s" % (nt.unit_caps(), CAPS + GUESS_CAPS))
-    d = tempfile.mkdtemp(prefix="nt-caps-")
+    d = nt.temp_dir("nt-caps-")
     try:
         os.chmod(d, 0o777)  # nobody writes its output there and runs its copy of the binary
         binary = os.path.join(d, "nettracer")

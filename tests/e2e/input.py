@@ -10,7 +10,6 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -273,7 +272,7 @@ def test_golden():
 def test_follow():
     peer = Peer()
     tr = nt.Tracer("-t", "1", "-p", str(peer.pid), sentinel=False)
-    d = tempfile.mkdtemp(prefix="nt-input-")
+    d = nt.temp_dir("nt-input-")
     pane = None
     try:
         # The writer creates its file 0640 (the man page says so): root's alone. A reader that

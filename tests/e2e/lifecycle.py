@@ -51,7 +51,7 @@ def bpf_objects(kind, pid=None):
 
 
 def test_output_errors():
-    d = tempfile.mkdtemp()
+    d = nt.temp_dir()
     r = run(["-o", os.path.join(d, "no", "such", "dir", "f")])
     if r.returncode != 1 or b"cannot open output" not in r.stderr:
         nt.fail("unwritable output: rc %d %r" % (r.returncode, r.stderr))

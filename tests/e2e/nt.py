@@ -3,6 +3,7 @@ import atexit
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -80,8 +81,32 @@ def skip(why):
 
 
 def fail(why):
+    global FAILED
+    FAILED = True
     print("FAIL: " + why)
     sys.exit(1)
+
+
+# A test's directories go when it passes or skips; a failed test keeps them and says where,
+# so that what it saw can be read. Only the process that made them removes them (a forked
+# helper's exit must not).
+TEMP_DIRS = []
+FAILED = False
+
+
+def temp_dir(prefix="nt-e2e-"):
+    d = tempfile.mkdtemp(prefix=prefix)
+    TEMP_DIRS.append((os.getpid(), d))
+    return d
+
+
+def _uncaught(kind, value, tb):
+    global FAILED
+    FAILED = True
+    sys.__excepthook__(kind, value, tb)
+
+
+sys.excepthook = _uncaught
 
 
 def load_failed(err):
@@ -205,17 +230,25 @@ RUNNING = []
 
 @atexit.register
 def _stop_all():
-    """A failing test must not leave a tracer running (it would trace the next tests)."""
+    """A failing test must not leave a tracer running (it would trace the next tests); a
+    passing one leaves no files."""
     for p in RUNNING:
         if p.poll() is None:
             p.kill()
+            p.wait()
+    mine = [d for pid, d in TEMP_DIRS if pid == os.getpid()]
+    if FAILED and mine:
+        print("output kept in " + " ".join(mine))
+    elif not FAILED:
+        for d in mine:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 class Tracer:
     """nettracer writing to a temporary file; ready once it has seen a sentinel connection."""
 
     def __init__(self, *args, sentinel=True):
-        self.dir = own_path(tempfile.mkdtemp(prefix="nt-e2e-"))
+        self.dir = own_path(temp_dir())
         self.path = os.path.join(self.dir, "out.ndjson")
         self.errpath = os.path.join(self.dir, "err.txt")
         cmd = as_service([NETTRACER, "-o", self.path] + EXTRA + list(args) +

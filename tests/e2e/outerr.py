@@ -134,7 +134,7 @@ def stop(p):
 
 
 def disk_full():
-    d = tempfile.mkdtemp(prefix="nt-full-")
+    d = nt.temp_dir("nt-full-")
     if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "nt-e2e-full", d]).returncode:
         nt.skip("cannot mount a tmpfs")
     server = Server()

@@ -7,7 +7,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 
@@ -49,7 +48,7 @@ def ship(rotate_size):
     """rsyslog tails the -o file while it rotates: by rename + SIGHUP (rotate_size None), or by
     nettracer itself at rotate_size bytes. Returns how many records arrived (each once)."""
     rsyslogd = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
-    d = nt.own_path(tempfile.mkdtemp(prefix="nt-ship-"))
+    d = nt.own_path(nt.temp_dir("nt-ship-"))
     os.mkdir(d + "/work")
     open(d + "/rsyslog.conf", "w").write(CONF.format(d=d))
     rs = subprocess.Popen([rsyslogd, "-n", "-f", d + "/rsyslog.conf", "-i", d + "/rs.pid"],

@@ -10,7 +10,6 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -217,7 +216,7 @@ def check_left_clean(pane, d, what):
 
 
 def test_terminal(peers):
-    d = tempfile.mkdtemp(prefix="nt-table-")
+    d = nt.temp_dir("nt-table-")
     pids = sum((["-p", str(p.pid)] for p in peers), [])
     pane = Pane("tty", wrapper(d, ["-d", "-t", str(INTERVAL)] + pids))
     try:
@@ -279,7 +278,7 @@ def test_terminal(peers):
         pane.kill()
 
     # Ctrl-C is the other way out.
-    d = tempfile.mkdtemp(prefix="nt-table-")
+    d = nt.temp_dir("nt-table-")
     pane = Pane("intr", wrapper(d, ["-d", "-t", "30"] + pids), width=80, height=24)
     try:
         started(pane)
@@ -291,7 +290,7 @@ def test_terminal(peers):
 
 
 def test_plain(peers):
-    d = tempfile.mkdtemp(prefix="nt-table-")
+    d = nt.temp_dir("nt-table-")
     path = os.path.join(d, "tables.txt")
     pids = sum((["-p", str(p.pid)] for p in peers), [])
     # stdin closed altogether: no reason to stop.
