@@ -363,6 +363,7 @@ static __always_inline void on_close(void *ctx, void *sk, int oldstate)
 	__u64 key = (__u64)sk;
 	struct nt_event ev = {};
 	struct nt_conn *c = bpf_map_lookup_elem(&conns, &key);
+	bool report = false, in_cgroup = false;
 
 	if (c && oldstate == NT_TCP_SYN_SENT) {
 		on_connect_failed(ctx, sk, c);
@@ -386,6 +387,7 @@ static __always_inline void on_close(void *ctx, void *sk, int oldstate)
 		ev.reset_reason = c->reset_reason;
 		if (c->established_ns)
 			ev.duration_ns = bpf_ktime_get_ns() - c->established_ns;
+		in_cgroup = c->flags & NT_CONN_CGROUP;
 	}
 	/* An abort (SO_LINGER of 0, close() with unread data, tcp_disconnect()) moves the socket
 	 * from ESTABLISHED or CLOSE_WAIT straight to CLOSE and sends the reset right after, once
@@ -393,11 +395,16 @@ static __always_inline void on_close(void *ctx, void *sk, int oldstate)
 	 * (a reset received, a timeout, an ICMP error). */
 	if (!ev.reset && !ev.error && (oldstate == NT_TCP_ESTABLISHED || oldstate == NT_TCP_CLOSE_WAIT))
 		ev.reset = NT_RESET_SENT;
-	emit(ctx, sk, &ev, NT_EVENT_CLOSE, c && (c->flags & NT_CONN_CGROUP));
+	report = true;
 forget:
+	/* The entry goes before its close is written. A dump drains the ring, then reads the
+	 * map: had the entry outlived the sample, a dump that read this close could still find
+	 * the entry and report the connection once more, a total after its close under -i. */
 	if (c)
 		bpf_map_delete_elem(&conns, &key);
 	pending_forget(&key);
+	if (report)
+		emit(ctx, sk, &ev, NT_EVENT_CLOSE, in_cgroup);
 }
 
 /* The changes that a record needs. The six others of a connection's ten return before any

@@ -93,6 +93,27 @@ SEEDS = {
         "cluster": b"-ivt3\x00-hV",
         "display": b"-d\x00--sort=rtt\x00--offsets=guess\x00--events=metrics,lost",
     },
+    # fuzz_deltas.c: a mode byte (1: -i), then (op, a, b) steps; op & 7 is the step, op >> 3
+    # the socket address: 0, 1 grow; 2 open; 3 close; 4 read closes; 5 lose one; 6 dump (a:
+    # closes racing it); 7 FINs.
+    "deltas": {
+        "reuse": bytes([1]) + bytes(sum(([op, a, b] for op, a, b in (
+            (2, 0, 0), (0, 40, 3), (6, 0, 0), (0, 9, 200), (3, 0, 0), (2, 1, 0), (0, 1, 1),
+            (6, 0, 0), (4, 3, 0), (6, 0, 0))), [])),
+        "racing": bytes([1]) + bytes(sum(([op, a, b] for op, a, b in (
+            (2, 0, 0), (10, 1, 0), (0, 200, 7), (8, 3, 9), (6, 0, 0), (7, 3, 0), (6, 0x21, 0),
+            (2, 0, 0), (0, 5, 5), (5, 0, 0), (6, 0x03, 0), (6, 0, 0))), [])),
+        "totals": bytes([0]) + bytes(sum(([op, a, b] for op, a, b in (
+            (2, 0, 0), (0, 77, 0xc0), (6, 0, 0), (3, 0, 0), (6, 0, 0))), [])),
+    },
+    # fuzz_table.c: sort, width, height, ansi, time, events, failed, lost; 64 bytes a row.
+    "table": {
+        "terminal": bytes([5, 80, 10, 1]) + struct.pack("<QHBB", 1700000000 << 30, 9, 1, 0) +
+        bytes(range(64)) * 3,
+        "plain": bytes([0, 0x80, 0x80, 0]) + struct.pack("<QHBB", 0, 300, 2, 1) +
+        bytes(range(255, 191, -1)) * 2,
+        "narrow": bytes([7, 30, 4, 0]) + bytes(12) + bytes(range(1, 65)) * 5,
+    },
 }
 
 for name, seeds in SEEDS.items():
