@@ -56,10 +56,15 @@ class Server:
         self.lst.close()
 
 
+CGROUP = None  # this test's own cgroup (nt.OwnCgroup), set by main()
+
+
 def start(server, out_args, stdout):
     err = tempfile.NamedTemporaryFile(prefix="nt-outerr-", suffix=".err", delete=False)
-    cmd = [nt.NETTRACER, "-v", "--events=connect,lost", "--port=%d" % server.port] + \
-        nt.EXTRA + out_args
+    # --port matches either end, and under make -j check another test's client may get the
+    # server's port as its own: the cgroup keeps this test's connections only.
+    cmd = [nt.NETTRACER, "-v", "--events=connect,lost", "--port=%d" % server.port,
+           "--cgroup=" + CGROUP.path] + nt.EXTRA + out_args
     p = subprocess.Popen(nt.as_service(cmd), stdout=stdout, stderr=err, stdin=subprocess.DEVNULL)
     nt.RUNNING.append(p)
     p.errpath = err.name
@@ -238,10 +243,15 @@ def bad_stdout():
 
 
 def main():
+    global CGROUP
     nt.require_root()
     bad_stdout()
-    disk_full()
-    stalled_pipe()
+    CGROUP = nt.OwnCgroup()
+    try:
+        disk_full()
+        stalled_pipe()
+    finally:
+        CGROUP.close()
 
 
 if __name__ == "__main__":
