@@ -4,12 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
+#include "check.h"
 
 #define MAX_ARGS 64
 

@@ -10,12 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "metrics.h"
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
+#include "check.h"
 
 #define SLOTS 4	 /* socket addresses, each reused by one connection after another */
 #define CONNS 64 /* connections in one script */

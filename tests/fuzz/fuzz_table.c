@@ -9,12 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "table.h"
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond))                                                                       \
-			abort();                                                                   \
-	} while (0)
+#include "check.h"
 
 #define MAX_ROWS 40
 #define ROW_BYTES 64
