@@ -531,7 +531,7 @@ int BPF_PROG(tp_set_state, void *sk, int oldstate, int newstate)
 	if (!st || st->nesting)
 		return handle_state(ctx, sk, oldstate, newstate);
 	st->depth++;
-	nest_push(st, (__u64)sk, oldstate, newstate);
+	nest_push(st, (__u64)ctx, (__u64)sk, nest_states(oldstate, newstate));
 	handle_state(ctx, sk, oldstate, newstate);
 	st->depth--;
 	return 0;
@@ -543,21 +543,17 @@ int BPF_PROG(tp_set_state, void *sk, int oldstate, int newstate)
 SEC("raw_tp/inet_sock_set_state")
 int BPF_PROG(tp_set_state_nested, void *sk, int oldstate, int newstate)
 {
-	__u64 states = nest_states(oldstate, newstate);
+	__u32 states = nest_states(oldstate, newstate);
 	__u32 zero = 0;
 	struct nt_nest *st = bpf_map_lookup_elem(&nest, &zero);
 
-	if (!st || st->nesting)
+	if (!st || !nest_twin_enter(st))
 		return 0;
-	st->nesting = 1;
-	barrier();
-	if (nest_pop(st, (__u64)sk, states))
-		goto out; /* tp_set_state had it */
-	stat_inc(NT_STAT_NESTED);
-	handle_state(ctx, sk, oldstate, newstate);
-out:
-	barrier();
-	st->nesting = 0;
+	if (!nest_pop(st, (__u64)sk, states)) { /* else tp_set_state had it */
+		stat_inc(NT_STAT_NESTED);
+		handle_state(ctx, sk, oldstate, newstate);
+	}
+	nest_twin_leave(st);
 	return 0;
 }
 

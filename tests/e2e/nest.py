@@ -14,10 +14,15 @@ stack holds only what the test's runs leave there, whatever else the machine doe
 
 What is checked is the requirement, not the stack's rules: for each run of the second program,
 it must take (report) the change exactly when the first program did not run for it, as the
-scenario says. The one documented exception is a change whose entry a full stack dropped.
-Real nesting runs the second program while the first is still running on the CPU (depth > 0):
-the test sets depth in the map as the interrupted first program would have it, so that branch
-is driven too."""
+scenario says. The scenarios are the orders the kernel makes: TCP changes state in process
+context and in a softirq that interrupts it, and in process context the second program always
+runs after the first. The first program tells the two contexts apart by its ctx, where the
+kernel keeps the tracepoint's arguments; under BPF_PROG_TEST_RUN that is a copy the kernel
+allocates for the run, so runs "in process context" pass 24 bytes of arguments and runs "in a
+softirq" 72, which the kernel allocates from different caches: the two can never share an
+address, as two live contexts never do. Real nesting runs the second program while the first
+is still running on the CPU (depth > 0): the test sets depth in the map as the interrupted
+first program would have it, so that branch is driven too."""
 import ctypes
 import json
 import os
@@ -34,8 +39,9 @@ import nt  # noqa: E402
 SYS_BPF = {"x86_64": 321, "aarch64": 280}.get(platform.machine())
 BPF_PROG_TEST_RUN, BPF_PROG_GET_FD_BY_ID = 10, 13
 BPF_F_TEST_RUN_ON_CPU = 1
-NEST_MAX = 8
-NEST = struct.Struct("<IIII" + "QQ" * NEST_MAX)
+NEST_MAX = 16
+NEST = struct.Struct("<IIII" + "QQII" * NEST_MAX)
+CTX_SIZE = {"process": 24, "softirq": 72}  # see the docstring
 libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -100,8 +106,10 @@ class Hooks:
         if self.loader.wait(timeout=10):
             nt.fail("nest_load exited with %d" % self.loader.returncode)
 
-    def run(self, name, sk, old, new):
-        ctx = ctypes.create_string_buffer(struct.pack("<QQQ", sk, old, new))
+    def run(self, name, sk, old, new, where):
+        args = struct.pack("<QQQ", sk, old, new)
+        ctx = ctypes.create_string_buffer(args + bytes(CTX_SIZE[where] - len(args)),
+                                          CTX_SIZE[where])
         attr = struct.pack("<IIIIQQIIIIQQIII", self.fd[name], 0, 0, 0, 0, 0, 0, 0,
                            len(ctx.raw), 0, ctypes.addressof(ctx), 0,
                            BPF_F_TEST_RUN_ON_CPU, self.cpu, 0)
@@ -118,7 +126,7 @@ class Hooks:
     def stack(self):
         fields = NEST.unpack(self._value(self.nest_id, 0))
         n, depth, nesting = fields[:3]
-        changes = [(fields[4 + 2 * i], fields[5 + 2 * i]) for i in range(NEST_MAX)]
+        changes = [tuple(fields[4 + 4 * i:8 + 4 * i]) for i in range(NEST_MAX)]
         return n, depth, nesting, changes[:n]
 
     def set_depth(self, depth):
@@ -136,17 +144,21 @@ class Hooks:
 
 def play(hooks, steps, sk):
     """Runs every step and checks, after each run of the second program, that it took the change
-    exactly when the scenario says it must."""
+    exactly when the scenario says it must. A step is (program, change, must the second take
+    it?): "first" and "second" run in process context, "first/softirq" and "second/softirq" in
+    a softirq; "depth" sets the first program's depth."""
     for what, runs in steps:
         for prog, i, take in runs:
             if prog == "depth":
                 hooks.set_depth(i)
                 continue
+            name, _, where = prog.partition("/")
             before, count = hooks.stack(), hooks.nested()
-            hooks.run("tp_set_state" if prog == "first" else "tp_set_state_nested", sk(i), 1, 7)
+            hooks.run("tp_set_state" if name == "first" else "tp_set_state_nested", sk(i), 1, 7,
+                      where or "process")
             got = hooks.stack()
             delta = hooks.nested() - count
-            if prog == "first" and delta:
+            if name == "first" and delta:
                 nt.fail("%s: the first program changed the count of taken changes" % what)
             if take is not None and delta != int(take):
                 nt.fail("%s: the second program %s change %d (it must %s); stack before %s, "
@@ -173,35 +185,45 @@ def main():
                 (n, depth, nesting))
     sk = lambda i: 0xdead0000 + 0x100 * i  # noqa: E731  (user addresses: no socket there)
     # (what happens, [(program or depth, change, must the second program take it?)])
+    burst = [("first/softirq", 11 + i, None) for i in range(3 * NEST_MAX)]
+    leftovers = [step for k in range(NEST_MAX + 2) for step in
+                 (("first", 40 + k, None), ("second", 40 + k, False),
+                  ("first/softirq", 60 + k, None))]
     steps = [
         ("both programs run for a change", [("first", 1, None), ("second", 1, False)]),
-        ("the kernel skipped the first", [("second", 2, True)]),
-        ("the kernel skipped the second", [("first", 3, None)]),
+        ("the kernel skipped the first", [("second/softirq", 2, True)]),
+        # A softirq while the process enters the second program for its change: the kernel
+        # skips the second for the softirq's change, and the process's second drops it.
+        ("the kernel skipped the second",
+         [("first", 3, None), ("first/softirq", 4, None), ("second", 3, False)]),
         ("a change between the two programs of another",
-         [("first", 4, None), ("first", 5, None), ("second", 5, False), ("second", 4, False)]),
-        ("the second skipped for one change, run for the one before",
-         [("first", 6, None), ("first", 7, None), ("second", 6, False)]),
-        ("a full stack", [("first", 10 + i, None) for i in range(NEST_MAX + 2)]),
-        ("the newest change of a full stack", [("second", 10 + NEST_MAX + 1, False)]),
-        # Documented (man page, NESTED STATE CHANGES): when the stack is full the oldest entry
-        # goes, so its change, which the first program did handle, is taken again.
-        ("the oldest change of a full stack, dropped", [("second", 10, True)]),
-        ("an older change still on the stack", [("second", 12, False)]),
+         [("first", 5, None), ("first/softirq", 6, None), ("second/softirq", 6, False),
+          ("second", 5, False)]),
+        # A softirq's burst of changes (a loopback backlog's worth) while the process enters
+        # the second program: none of them may push out the process's change. The old stack,
+        # which dropped its oldest entry when full, failed here.
+        ("a burst while the second is skipped",
+         [("first", 10, None)] + burst + [("second", 10, False)]),
+        # Softirqs while the process leaves the second program: their changes stay on the
+        # stack for good, more of them than it holds.
+        ("changes left on the stack by softirqs", leftovers),
+        ("a burst above them", [("first", 80, None)] + burst + [("second", 80, False)]),
         # Real nesting: a softirq change interrupts the first program on this CPU. The
         # kernel skips the first for it; the second runs for it while the first is still
-        # running (depth 1) and must take it, even when an old entry left on the stack (31,
-        # whose second run the kernel skipped) names the same socket and transition.
+        # running (depth 1) and must take it, even when an entry left on the stack (31, from
+        # a softirq while the process left the second) names the same socket and transition.
         ("interrupting the first program: a new change",
-         [("first", 31, None), ("first", 30, None), ("depth", 1, None), ("second", 32, True)]),
+         [("first", 29, None), ("second", 29, False), ("first/softirq", 31, None),
+          ("first", 30, None), ("depth", 1, None), ("second/softirq", 32, True)]),
         ("interrupting the first program: a change equal to an old entry below",
-         [("second", 31, True)]),
+         [("second/softirq", 31, True)]),
         ("the interrupted first program returns, the second runs for its change",
          [("depth", 0, None), ("second", 30, False)]),
     ]
     play(hooks, steps, sk)
     hooks.close()
     print("ok: the second program took exactly the changes the first did not run for, in %d "
-          "scenarios, %d of them with the first still running" % (len(steps), 3))
+          "scenarios, %d of them with the first still running" % (len(steps), 2))
 
 
 if __name__ == "__main__":
