@@ -128,10 +128,12 @@ static __always_inline void nest_twin_leave(struct nt_nest *st)
 
 /* tp_set_state_nested: true when tp_set_state noted this change (the entry and any above it,
  * left by changes that came while the kernel entered or left a program, are dropped); false
- * when the change is the twin's to handle. While tp_set_state's code is running on this CPU it
- * cannot have run for this change, so only the top entry may be it then: an old entry that
- * happens to name the same socket and transition must not hide a missed change. */
-static __always_inline bool nest_pop(struct nt_nest *st, __u64 sk, __u32 states)
+ * when the change is the twin's to handle. The entry must have this run's frame: an entry left
+ * by another context that names the same socket and transition (a socket reused at the same
+ * address, the same change) must not hide a change the kernel skipped tp_set_state for. While
+ * tp_set_state's code is running on this CPU it cannot have run for this change, so only the top
+ * entry may be it then. */
+static __always_inline bool nest_pop(struct nt_nest *st, __u64 frame, __u64 sk, __u32 states)
 {
 	__u32 n, i, lowest;
 
@@ -140,7 +142,7 @@ static __always_inline bool nest_pop(struct nt_nest *st, __u64 sk, __u32 states)
 #pragma unroll
 	for (i = NT_NEST_MAX; i > 0; i--) {
 		if (i <= n && i >= lowest && st->change[i - 1].sk == sk &&
-		    st->change[i - 1].states == states) {
+		    st->change[i - 1].states == states && st->change[i - 1].frame == frame) {
 			st->change[i - 1].sk = 0;
 			st->n = i - 1;
 			return true;

@@ -24,6 +24,16 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile struct nt_filter filter = { .events = NT_REPORT_ALL };
 
+/* Set by tests/e2e/nest_load only. BPF_PROG_TEST_RUN runs a program on a copy of the arguments
+ * that the kernel allocates for each run, so the test passes the frame (bpf/nest.h) as a fourth
+ * argument. Nettracer leaves it false, and the verifier drops the read. */
+const volatile bool nest_frame_from_args = false;
+
+static __always_inline __u64 nest_frame(unsigned long long *ctx)
+{
+	return nest_frame_from_args ? ctx[3] : (__u64)ctx;
+}
+
 /* --cgroup: the cgroup (v2) whose processes are traced, set by user space before attach. */
 struct {
 	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
@@ -531,7 +541,7 @@ int BPF_PROG(tp_set_state, void *sk, int oldstate, int newstate)
 	if (!st || st->nesting)
 		return handle_state(ctx, sk, oldstate, newstate);
 	st->depth++;
-	nest_push(st, (__u64)ctx, (__u64)sk, nest_states(oldstate, newstate));
+	nest_push(st, nest_frame(ctx), (__u64)sk, nest_states(oldstate, newstate));
 	handle_state(ctx, sk, oldstate, newstate);
 	st->depth--;
 	return 0;
@@ -549,7 +559,7 @@ int BPF_PROG(tp_set_state_nested, void *sk, int oldstate, int newstate)
 
 	if (!st || !nest_twin_enter(st))
 		return 0;
-	if (!nest_pop(st, (__u64)sk, states)) { /* else tp_set_state had it */
+	if (!nest_pop(st, nest_frame(ctx), (__u64)sk, states)) { /* else tp_set_state had it */
 		stat_inc(NT_STAT_NESTED);
 		handle_state(ctx, sk, oldstate, newstate);
 	}

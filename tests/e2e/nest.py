@@ -16,13 +16,12 @@ What is checked is the requirement, not the stack's rules: for each run of the s
 it must take (report) the change exactly when the first program did not run for it, as the
 scenario says. The scenarios are the orders the kernel makes: TCP changes state in process
 context and in a softirq that interrupts it, and in process context the second program always
-runs after the first. The first program tells the two contexts apart by its ctx, where the
-kernel keeps the tracepoint's arguments; under BPF_PROG_TEST_RUN that is a copy the kernel
-allocates for the run, so runs "in process context" pass 24 bytes of arguments and runs "in a
-softirq" 72, which the kernel allocates from different caches: the two can never share an
-address, as two live contexts never do. Real nesting runs the second program while the first
-is still running on the CPU (depth > 0): the test sets depth in the map as the interrupted
-first program would have it, so that branch is driven too."""
+runs after the first. The programs tell contexts apart by the frame of the tracepoint call (its
+ctx, where the kernel keeps the arguments); BPF_PROG_TEST_RUN copies the arguments for each
+run, so nest_load sets the object's nest_frame_from_args and the test passes the frame as a
+fourth argument: one for the process, one per call path of a softirq. Real nesting runs the
+second program while the first is still running on the CPU (depth > 0): the test sets depth in
+the map as the interrupted first program would have it, so that branch is driven too."""
 import ctypes
 import json
 import os
@@ -41,7 +40,7 @@ BPF_PROG_TEST_RUN, BPF_PROG_GET_FD_BY_ID = 10, 13
 BPF_F_TEST_RUN_ON_CPU = 1
 NEST_MAX = 16
 NEST = struct.Struct("<IIII" + "QQII" * NEST_MAX)
-CTX_SIZE = {"process": 24, "softirq": 72}  # see the docstring
+PROCESS_FRAME, SOFTIRQ_FRAME = 0x1000, 0x2000  # a softirq's call path k: SOFTIRQ_FRAME + 0x40 k
 libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -106,10 +105,9 @@ class Hooks:
         if self.loader.wait(timeout=10):
             nt.fail("nest_load exited with %d" % self.loader.returncode)
 
-    def run(self, name, sk, old, new, where):
-        args = struct.pack("<QQQ", sk, old, new)
-        ctx = ctypes.create_string_buffer(args + bytes(CTX_SIZE[where] - len(args)),
-                                          CTX_SIZE[where])
+    def run(self, name, sk, old, new, frame):
+        args = struct.pack("<QQQQ", sk, old, new, frame)
+        ctx = ctypes.create_string_buffer(args, len(args))
         attr = struct.pack("<IIIIQQIIIIQQIII", self.fd[name], 0, 0, 0, 0, 0, 0, 0,
                            len(ctx.raw), 0, ctypes.addressof(ctx), 0,
                            BPF_F_TEST_RUN_ON_CPU, self.cpu, 0)
@@ -146,16 +144,19 @@ def play(hooks, steps, sk):
     """Runs every step and checks, after each run of the second program, that it took the change
     exactly when the scenario says it must. A step is (program, change, must the second take
     it?): "first" and "second" run in process context, "first/softirq" and "second/softirq" in
-    a softirq; "depth" sets the first program's depth."""
+    a softirq (by its call path 0; "first/softirq:3" by path 3); "depth" sets the first
+    program's depth."""
     for what, runs in steps:
         for prog, i, take in runs:
             if prog == "depth":
                 hooks.set_depth(i)
                 continue
             name, _, where = prog.partition("/")
+            path = int(where.partition(":")[2] or 0)
+            frame = SOFTIRQ_FRAME + 0x40 * path if where else PROCESS_FRAME
             before, count = hooks.stack(), hooks.nested()
             hooks.run("tp_set_state" if name == "first" else "tp_set_state_nested", sk(i), 1, 7,
-                      where or "process")
+                      frame)
             got = hooks.stack()
             delta = hooks.nested() - count
             if name == "first" and delta:
@@ -185,10 +186,12 @@ def main():
                 (n, depth, nesting))
     sk = lambda i: 0xdead0000 + 0x100 * i  # noqa: E731  (user addresses: no socket there)
     # (what happens, [(program or depth, change, must the second program take it?)])
+    # A softirq's burst by one call path, and one by more paths than the stack holds entries.
     burst = [("first/softirq", 11 + i, None) for i in range(3 * NEST_MAX)]
+    wide = [("first/softirq:%d" % (i % (NEST_MAX + 4)), 11 + i, None) for i in range(3 * NEST_MAX)]
     leftovers = [step for k in range(NEST_MAX + 2) for step in
                  (("first", 40 + k, None), ("second", 40 + k, False),
-                  ("first/softirq", 60 + k, None))]
+                  ("first/softirq:%d" % k, 60 + k, None))]
     steps = [
         ("both programs run for a change", [("first", 1, None), ("second", 1, False)]),
         ("the kernel skipped the first", [("second/softirq", 2, True)]),
@@ -204,10 +207,32 @@ def main():
         # which dropped its oldest entry when full, failed here.
         ("a burst while the second is skipped",
          [("first", 10, None)] + burst + [("second", 10, False)]),
+        ("a burst by many paths while the second is skipped",
+         [("first", 9, None)] + wide + [("second", 9, False)]),
         # Softirqs while the process leaves the second program: their changes stay on the
         # stack for good, more of them than it holds.
         ("changes left on the stack by softirqs", leftovers),
-        ("a burst above them", [("first", 80, None)] + burst + [("second", 80, False)]),
+        ("a burst above them", [("first", 80, None)] + wide + [("second", 80, False)]),
+        # Entries one call path left for good, more than the stack holds, then a burst by the
+        # same path while the process enters the second: the path's old entries go.
+        ("entries of one path left for good, then a burst by it",
+         [("first", 90, None), ("second", 90, False)] +
+         [("first/softirq", 91 + i, None) for i in range(NEST_MAX - 1)] +
+         [("first", 110, None), ("first/softirq", 111, None), ("first/softirq", 112, None),
+          ("second", 110, False)]),
+        # Entries of many paths left for good before the second last ran; then a burst by
+        # other paths fills the stack: the entry that must stay is neither oldest nor newest.
+        ("old entries of many paths, then a burst by others",
+         [("first", 120, None), ("second", 120, False)] +
+         [("first/softirq:%d" % (20 + i), 121 + i, None) for i in range(NEST_MAX - 2)] +
+         [("first", 140, None), ("second", 140, False), ("first", 141, None)] +
+         [("first/softirq:%d" % (40 + i), 142 + i, None) for i in range(3)] +
+         [("second", 141, False)]),
+        # An entry a softirq left names the socket (its address reused) and transition of a
+        # later change, one the kernel skipped the first program for: it must not hide it.
+        ("an entry left for good that names a later change",
+         [("first", 84, None), ("second", 84, False), ("first/softirq:7", 85, None),
+          ("second", 85, True)]),
         # Real nesting: a softirq change interrupts the first program on this CPU. The
         # kernel skips the first for it; the second runs for it while the first is still
         # running (depth 1) and must take it, even when an entry left on the stack (31, from

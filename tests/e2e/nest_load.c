@@ -72,6 +72,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	only_state_programs(obj);
+	/* The test passes each run's frame as a fourth argument (bpf/nettracer.bpf.c). */
+	if (guessed)
+		guessed->rodata->nest_frame_from_args = true;
+	else
+		core->rodata->nest_frame_from_args = true;
 	err = guessed ? nettracer_offsets_bpf__load(guessed) : nettracer_bpf__load(core);
 	if (err) {
 		fprintf(stderr, "nest_load: loading: %s\n", strerror(-err));

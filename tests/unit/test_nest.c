@@ -90,11 +90,11 @@ static void first_end(int ch)
 	st.depth--;
 }
 
-static bool twin_begin(int ch)
+static bool twin_begin(__u64 frame, int ch)
 {
 	if (!nest_twin_enter(&st))
 		return false;
-	if (!nest_pop(&st, sk_of(ch), nest_states(1, 7)))
+	if (!nest_pop(&st, frame, sk_of(ch), nest_states(1, 7)))
 		handle(ch);
 	return true;
 }
@@ -114,7 +114,7 @@ static void softirq_change(__u64 frame)
 	}
 	if (!running[1]) {
 		running[1] = true;
-		if (twin_begin(ch))
+		if (twin_begin(frame, ch))
 			nest_twin_leave(&st);
 		running[1] = false;
 	}
@@ -149,7 +149,7 @@ static void process_change(const struct burst *bursts, int nb)
 	AT(BETWEEN);
 	running[1] = true;
 	AT(TWIN_ENTRY);
-	if (twin_begin(ch)) {
+	if (twin_begin(PROCESS_FRAME, ch)) {
 		AT(TWIN_CODE);
 		nest_twin_leave(&st);
 	}
