@@ -1,6 +1,7 @@
 """connect / accept / close for IPv4, IPv6, v4-mapped IPv6 and another network namespace:
-exactly one record of each kind per connection end, with the right process, tuple and netns."""
-import ipaddress
+exactly one record of each kind per connection end, with the right process, tuple and netns,
+but none for a change the kernel's own ftrace event shows it made where it runs no tracing
+program (nt.StateTrace; BUGS in nettracer(8))."""
 import json
 import os
 import subprocess
@@ -14,12 +15,7 @@ import nt  # noqa: E402
 PEER = os.path.join(nt.HERE, "peer.py")
 
 
-def norm(addr):
-    """The address as nettracer prints it: v4-mapped IPv6 becomes IPv4."""
-    a = ipaddress.ip_address(addr.split("%")[0])
-    if a.version == 6 and a.ipv4_mapped:
-        return str(a.ipv4_mapped)
-    return str(a)
+norm = nt.norm_addr
 
 
 def run_scenario(fam, listen, connect, count, parallel=1, v6only=None, netns=None):
@@ -76,18 +72,55 @@ def relevant(recs, sc):
             and sc["t0"] - 1 <= nt.epoch(r["time"]) <= sc["t1"] + 10]
 
 
-def check(recs, sc, family, exp=None):
-    """exp: the expected records when several scenarios shared the listening port."""
+# The records a state change made where the kernel may run no tracing program may be missing
+# (nt.BLIND_TGIDS): the connect of an establishment, the close of a socket's move to CLOSE from
+# past the handshake; and the accept of a child born or established there, when offsets are
+# guessed (accept() then claims the child its birth noted).
+WAS_ESTABLISHED = {1, 4, 5, 6, 8, 9, 11}
+
+
+def unseeable(blind, exp):
+    """key → how many of the expected records of exp the kernel's blind changes account for."""
+    out = Counter()
+    for c in blind:
+        key = (c["saddr"], c["sport"], c["daddr"], c["dport"])
+        kinds = []
+        if c["old"] == 2 and c["new"] == 1:
+            kinds.append("connect")
+        if c["new"] == 7 and c["old"] in WAS_ESTABLISHED:
+            kinds.append("close")
+        if (c["old"], c["new"]) in ((10, 3), (3, 1)):
+            kinds.append("accept")
+        for kind in kinds:
+            if (kind,) + key in exp:
+                out[(kind,) + key] += 1
+    return out
+
+
+def unseeable_count(blind, exp, kinds=("connect", "accept", "close")):
+    """How many of exp's records of those kinds the kernel's blind changes account for."""
+    return sum(min(v, exp[k][2]) for k, v in unseeable(blind, exp).items() if k[0] in kinds)
+
+
+def check(recs, sc, family, exp=None, blind=()):
+    """exp: the expected records when several scenarios shared the listening port. blind: the
+    changes the kernel made where it runs no tracing program (Tracer.blind); the records they
+    account for may be missing, every other one must be present. (On the development host
+    they are all missing; where tgid 1 is a task like any other, as in the VM guests, a
+    change on top of it is seen.)"""
     exp = exp or expected(sc)
     got = Counter((r["type"],) + nt.conn_key(r) for r in relevant(recs, sc))
+    unseen = unseeable(blind, exp)
     for k, n in got.items():
         if k not in exp:
             nt.fail("unexpected record %s" % (k,))
-        if n != exp[k][2]:
-            nt.fail("record %s reported %d times, made %d times: %s" % (
-                k, n, exp[k][2], [r for r in relevant(recs, sc)
-                                  if (r["type"],) + nt.conn_key(r) == k]))
-    missing = [k for k in exp if k not in got]
+        made, kept = exp[k][2], unseen.get(k, 0)
+        if not made - kept <= n <= made:
+            nt.fail("record %s reported %d times, made %d times%s: %s" % (
+                k, n, made, " (%d of them where the kernel runs no tracing program)" % kept
+                if kept else "", [r for r in relevant(recs, sc)
+                                   if (r["type"],) + nt.conn_key(r) == k]))
+    missing = [k for k in exp if k not in got and exp[k][2] > unseen.get(k, 0)]
     if missing:
         nt.fail("%d of %d records missing, e.g. %s" % (len(missing), len(exp), missing[:3]))
     for r in relevant(recs, sc):
@@ -97,7 +130,14 @@ def check(recs, sc, family, exp=None):
                     (r["type"], r["pid"], r["comm"], pids, comm, json.dumps(r)))
         if r["family"] != family or r["uid"] != os.geteuid():
             nt.fail("wrong family or uid: %s" % r)
-    return sum(e[2] for e in exp.values())
+    n = sum(e[2] for e in exp.values())
+    hidden = unseeable_count(blind, exp)
+    absent = sum(exp[k][2] - got.get(k, 0) for k in unseen)  # every other key is exact
+    if hidden:
+        print("note: %d of %d records unseeable, %d of them missing: the kernel made their "
+              "state changes on top of a task where it may run no tracing program (BUGS in "
+              "nettracer(8))" % (hidden, n, absent))
+    return n - absent
 
 
 def by_port(recs):
@@ -112,11 +152,17 @@ def by_port(recs):
 
 
 def complete(tracer, scenarios):
+    """Every record the scenarios made, but for those the kernel's blind changes account for."""
     def done():
         index = by_port(tracer.records())
+        blind = tracer.truth.blind() if tracer.truth else []
         mine = [(sc, relevant(index.get((sc["netns"], sc["port"]), []), sc))
                 for sc, _ in scenarios]
-        ok = all(len(rs) >= sum(e[2] for e in expected(sc).values()) for sc, rs in mine)
+        ok = True
+        for sc, rs in mine:
+            exp = expected(sc)
+            hidden = unseeable_count(blind, exp)
+            ok = ok and len(rs) >= sum(e[2] for e in exp.values()) - hidden
         if not ok:
             # Said on a timeout: which kinds of record are short.
             done.short = [(sc["port"], Counter(r["type"] for r in rs)) for sc, rs in mine]
@@ -138,7 +184,7 @@ def main():
         nt.wait_for(complete(tracer, scenarios), 20, "every record", tracer)
         recs = tracer.stop()
     for name, (sc, fam) in zip(("ipv4", "ipv6", "v4-mapped", "netns"), scenarios):
-        n = check(recs, sc, fam)
+        n = check(recs, sc, fam, blind=tracer.blind)
         print("ok: %s: %d records exact (port %d, netns %d)" % (name, n, sc["port"], sc["netns"]))
 
 

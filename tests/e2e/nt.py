@@ -236,6 +236,8 @@ def _stop_all():
         if p.poll() is None:
             p.kill()
             p.wait()
+    for t in list(TRUTHS):
+        t.close()
     mine = [d for pid, d in TEMP_DIRS if pid == os.getpid()]
     if FAILED and mine:
         print("output kept in " + " ".join(mine))
@@ -247,12 +249,17 @@ def _stop_all():
 class Tracer:
     """nettracer writing to a temporary file; ready once it has seen a sentinel connection."""
 
-    def __init__(self, *args, sentinel=True):
+    def __init__(self, *args, sentinel=True, all_changes=False):
         self.dir = own_path(temp_dir())
         self.path = os.path.join(self.dir, "out.ndjson")
         self.errpath = os.path.join(self.dir, "err.txt")
         cmd = as_service([NETTRACER, "-o", self.path] + EXTRA + list(args) +
                          ([] if sentinel else ["-v"]))
+        # The kernel's own record of the state changes from before nettracer starts: which of
+        # them no tracing program could see (self.blind once stopped) and, with all_changes,
+        # every one (self.changes).
+        self.truth = StateTrace.start(all_changes)
+        self.changes, self.changes_lost, self.blind = None, 0, []
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=open(self.errpath, "wb"),
                                      stdin=subprocess.DEVNULL)
         RUNNING.append(self.proc)
@@ -309,14 +316,22 @@ class Tracer:
             self.proc.kill()
             fail("nettracer did not exit within %ds of signal %d" % (timeout, sig))
         self.stderr = open(self.errpath).read()
+        if self.truth:
+            self.blind, self.changes_lost = self.truth.blind(), self.truth.lost()
+            self.changes = self.truth.changes()
+            self.truth.close()
         if rc != 0:
             fail("nettracer exited with %d: %s" % (rc, self.stderr))
         if re.search(r"[1-9]\d* skipped by the kernel", self.stderr):
             fail("the kernel skipped hooks and records were lost: " + self.stderr)
-        if re.search(r"[1-9]\d* unseen establishments", self.stderr):
-            fail("the kernel ran no hook for some state changes (see BUGS in nettracer(8)); "
-                 "is another BPF tracer attached? " + self.stderr +
-                 "; BPF programs on inet_sock_set_state: " + attached_set_state())
+        # Each unseen establishment is one the kernel made where it runs no tracing program.
+        m = re.search(r"(\d+) unseen establishments", self.stderr)
+        hidden = sum(1 for c in self.blind if (c["old"], c["new"]) in ((2, 1), (3, 1)))
+        if m and int(m.group(1)) > hidden:
+            fail("the kernel ran no hook for some state changes (see BUGS in nettracer(8)), "
+                 "%d of them on top of a task where it runs no tracing program; is another "
+                 "BPF tracer attached? %s; BPF programs on inet_sock_set_state: %s" %
+                 (hidden, self.stderr, attached_set_state()))
         complete_file(self.path)
 
 
@@ -409,6 +424,133 @@ class OwnCgroup:
                 return
             except OSError:
                 time.sleep(0.1)
+
+
+# The kernel's names of TCP states, as the ftrace event prints them.
+TCP_STATES = {"ESTABLISHED": 1, "SYN_SENT": 2, "SYN_RECV": 3, "FIN_WAIT1": 4, "FIN_WAIT2": 5,
+              "TIME_WAIT": 6, "CLOSE": 7, "CLOSE_WAIT": 8, "LAST_ACK": 9, "LISTEN": 10,
+              "CLOSING": 11, "NEW_SYN_RECV": 12}
+TRUTHS = []  # the StateTraces this process has open, closed at exit whatever happens
+# Tasks in whose context the development host's kernel runs no tracing BPF program at all (raw
+# tracepoint, tracepoint, tp_btf), and counts no recursion miss: the threads of its init
+# process (there, the host's agent). A softirq that runs on top of one makes its state changes
+# unseen by every such program; a sockops program still runs. BUGS in nettracer(8).
+BLIND_TGIDS = {1}
+
+
+def tracefs():
+    """Where tracefs is mounted; None when it is not."""
+    for line in open("/proc/mounts"):
+        fields = line.split()
+        if fields[2] == "tracefs":
+            return fields[1]
+    return None
+
+
+class StateTrace:
+    """The kernel's own record of every TCP state change while the test runs: the ftrace event
+    sock:inet_sock_set_state, in a trace instance of this test's own (tests running at once do
+    not share it), with the thread group of the task each change ran on top of. It tells which
+    changes the kernel made in a context where it runs no tracing program (BLIND_TGIDS). The
+    pipe is read as it fills, without waiting, so a long test neither parses a change twice
+    nor lets the ring overwrite it; only the blind changes are kept, or every one with
+    keep_all."""
+
+    _EVENT = re.compile(r"^\s*\S.*?-(\d+)\s+\(\s*(\d+|-+)\)\s+\[(\d+)\]\s+\S+\s+[\d.]+: "
+                        r"inet_sock_set_state: family=(\S+) protocol=IPPROTO_TCP sport=(\d+) "
+                        r"dport=(\d+) saddr=(\S+) daddr=(\S+) saddrv6=(\S+) daddrv6=(\S+) "
+                        r"oldstate=TCP_(\S+) newstate=TCP_(\S+)")
+
+    def __init__(self, root, keep_all=False):
+        self.dir = os.path.join(root, "instances", "nt-e2e-%s-%d-%d" % (
+            test_name(), os.getpid(), len(TRUTHS)))
+        self.keep_all, self.all, self.blind_ones, self.rest = keep_all, [], [], b""
+        os.mkdir(self.dir)
+        TRUTHS.append(self)
+        self._write("options/record-tgid", "1")
+        self._write("buffer_size_kb", "16384")
+        self.pipe = os.open(os.path.join(self.dir, "trace_pipe"), os.O_RDONLY | os.O_NONBLOCK)
+        self._write("events/sock/inet_sock_set_state/enable", "1")
+
+    def _write(self, name, value):
+        with open(os.path.join(self.dir, name), "w") as f:
+            f.write(value)
+
+    def _drain(self):
+        """Parses what the pipe holds now: dicts of tid, tgid, cpu, the socket's own ends
+        (saddr, sport, daddr, dport, as nettracer prints them) and the states (old, new, as
+        numbers)."""
+        while True:
+            try:
+                data = os.read(self.pipe, 1 << 20)
+            except BlockingIOError:
+                break
+            if not data:
+                break
+            lines = (self.rest + data).split(b"\n")
+            self.rest = lines.pop()
+            for line in lines:
+                m = self._EVENT.match(line.decode(errors="replace"))
+                if not m:
+                    continue
+                # A tgid the trace did not keep ("-------") is none of BLIND_TGIDS.
+                tgid = int(m.group(2)) if m.group(2)[0] != "-" else None
+                if not self.keep_all and tgid not in BLIND_TGIDS:
+                    continue
+                v6 = m.group(4) == "AF_INET6"
+                c = {"tid": int(m.group(1)), "tgid": tgid, "cpu": int(m.group(3)),
+                     "sport": int(m.group(5)), "dport": int(m.group(6)),
+                     "saddr": norm_addr(m.group(9) if v6 else m.group(7)),
+                     "daddr": norm_addr(m.group(10) if v6 else m.group(8)),
+                     "old": TCP_STATES[m.group(11)], "new": TCP_STATES[m.group(12)]}
+                if self.keep_all:
+                    self.all.append(c)
+                if tgid in BLIND_TGIDS:
+                    self.blind_ones.append(c)
+
+    @classmethod
+    def start(cls, keep_all=False):
+        """A trace from now on; None without tracefs (a test that unmounts it)."""
+        root = tracefs()
+        return cls(root, keep_all) if root else None
+
+    def lost(self):
+        """The events the instance's ring lost (overwritten or dropped): while not 0, what it
+        gives is not the whole truth."""
+        n = 0
+        for cpu in os.listdir(os.path.join(self.dir, "per_cpu")):
+            with open(os.path.join(self.dir, "per_cpu", cpu, "stats")) as f:
+                for line in f:
+                    k, _, v = line.partition(":")
+                    if k.strip() in ("overrun", "dropped events"):
+                        n += int(v.split()[0])
+        return n
+
+    def changes(self):
+        """Every change so far with keep_all, else None."""
+        self._drain()
+        return list(self.all) if self.keep_all else None
+
+    def blind(self):
+        """The changes so far made where no tracing program runs."""
+        self._drain()
+        return list(self.blind_ones)
+
+    def close(self):
+        if self in TRUTHS:
+            TRUTHS.remove(self)
+            self._write("events/sock/inet_sock_set_state/enable", "0")
+            os.close(self.pipe)
+            os.rmdir(self.dir)
+
+
+def norm_addr(addr):
+    """The address as nettracer prints it: v4-mapped IPv6 becomes IPv4."""
+    import ipaddress
+    a = ipaddress.ip_address(addr.split("%")[0])
+    if a.version == 6 and a.ipv4_mapped:
+        return str(a.ipv4_mapped)
+    return str(a)
 
 
 def epoch(text):
