@@ -25,7 +25,8 @@ def transitions(t, port):
     connections with port at either end; None when the trace's ring lost events (other traffic
     on the host shares the event), for then it is no truth to compare with."""
     if t.truth is None:
-        print("no tracefs: no independent count of state changes")
+        print("no state trace (tracefs or NT_E2E_STATE_TRACE): no independent count of state "
+              "changes")
         return None
     if t.changes_lost:
         print("the ftrace instance's ring lost %d events: no independent count" % t.changes_lost)
