@@ -51,6 +51,14 @@ static __always_inline void read_tuple(const void *sk, struct nt_tuple *t, __u32
 
 static __always_inline void read_counters(const void *sk, struct nt_counters *c, __u8 prev_state)
 {
+	/* What tells whether a FIN was acknowledged or received first, the byte counts after: the
+	 * kernel's code adds to bytes_acked before it moves snd_una, and to bytes_received before
+	 * it sets SOCK_DONE, so a dump on another CPU rarely sees the FIN in the one and not in
+	 * the other. Nothing orders the stores, though: metrics.c (hold_total) takes the rest. */
+	nt_read(c->snd_una, sk, tp_snd_una);
+	nt_read(c->write_seq, sk, tp_write_seq);
+	nt_read(c->state, sk, skc_state);
+	nt_read(c->sk_flags, sk, skc_flags);
 	nt_read(c->bytes_acked, sk, tp_bytes_acked);
 	nt_read(c->bytes_received, sk, tp_bytes_received);
 	nt_read(c->segs_out, sk, tp_segs_out);
@@ -58,10 +66,6 @@ static __always_inline void read_counters(const void *sk, struct nt_counters *c,
 	nt_read(c->total_retrans, sk, tp_total_retrans);
 	nt_read(c->srtt_us, sk, tp_srtt_us);
 	nt_read(c->mdev_us, sk, tp_mdev_us);
-	nt_read(c->snd_una, sk, tp_snd_una);
-	nt_read(c->write_seq, sk, tp_write_seq);
-	nt_read(c->state, sk, skc_state);
-	nt_read(c->sk_flags, sk, skc_flags);
 	c->prev_state = prev_state ? prev_state : c->state;
 	c->valid = 1;
 }

@@ -142,6 +142,17 @@ void metrics_from_counters(struct record_metrics *m, const struct nt_counters *c
 	m->rttvar_us = c->mdev_us >> 2;
 }
 
+/* The byte totals are derived (bytes_acked less the SYN and an acknowledged FIN, bytes_received
+ * less a received FIN) from fields a dump reads without the socket's lock, so a FIN's arrival or
+ * acknowledgement seen half-way reads one byte less than the dump before saw. A total that went
+ * back by that byte keeps the earlier value; only more than that is a counter that started
+ * again. */
+static void hold_total(uint64_t *now, uint64_t prev)
+{
+	if (*now < prev && prev - *now <= 1)
+		*now = prev;
+}
+
 bool metrics__conn(struct metrics *m, uint64_t sk, const struct nt_conn *conn, uint64_t time_ns,
 		   struct record *rec)
 {
@@ -166,8 +177,11 @@ bool metrics__conn(struct metrics *m, uint64_t sk, const struct nt_conn *conn, u
 		remember(m, p);
 		return false;
 	}
-	if (p)
+	if (p) {
+		hold_total(&now.totals.bytes_sent, p->totals.bytes_sent);
+		hold_total(&now.totals.bytes_received, p->totals.bytes_received);
 		metrics_delta(&rec->metrics, &now.totals, &p->totals);
+	}
 	remember(m, &now);
 	return true;
 }

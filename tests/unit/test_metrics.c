@@ -131,6 +131,52 @@ static void test_counter_delta_reset(void **state)
 	assert_int_equal(metrics_counter_delta(3, (1ULL << 32) + 5, 32), 3);
 }
 
+/* A dump that reads a FIN's acknowledgement half-way (snd_una moved, bytes_acked not yet) sees
+ * bytes_sent one below the dump before: that is no counter that started again. */
+static void test_fin_read_half_way(void **state)
+{
+	struct metrics *m = metrics__new(true);
+	struct nt_conn c = conn(NT_DIR_OUTBOUND, 101, 50, 10, 8, 0, 10);
+	struct record rec;
+
+	(void)state;
+	assert_non_null(m);
+	metrics__begin(m);
+	report(m, SK_A, c, (struct want){ 100, 50, 10, 8, 0, 10 });
+	assert_int_equal(metrics__end(m), 0);
+
+	/* FIN sent and acknowledged as snd_una says, bytes_acked still without it: 101 - 2. */
+	c.counters.state = c.counters.prev_state = NT_TCP_FIN_WAIT2;
+	c.counters.snd_una = c.counters.write_seq = 7;
+	c.counters.segs_out = 11;
+	metrics__begin(m);
+	report(m, SK_A, c, (struct want){ 0, 0, 1, 0, 0, 10 });
+	assert_int_equal(metrics__end(m), 0);
+
+	/* The same for a FIN received: SOCK_DONE set, bytes_received still without it. */
+	c.counters.bytes_acked = 102;
+	c.counters.sk_flags = 1 << 1; /* SOCK_DONE */
+	metrics__begin(m);
+	report(m, SK_A, c, (struct want){ 0, 0, 0, 0, 0, 10 });
+	assert_int_equal(metrics__end(m), 0);
+
+	/* The close has it all: nothing new, and the deltas added up to 100 and 50. */
+	rec = close_rec(SK_A, (struct want){ 100, 50, 11, 9, 0, 10 });
+	metrics__close(m, &rec);
+	assert_metrics(&rec.metrics, (struct want){ 0, 0, 0, 1, 0, 10 });
+
+	/* More than the FIN's byte back is a counter that started again. */
+	metrics__begin(m);
+	report(m, SK_B, conn(NT_DIR_OUTBOUND, 101, 0, 1, 1, 0, 10),
+	       (struct want){ 100, 0, 1, 1, 0, 10 });
+	assert_int_equal(metrics__end(m), 0);
+	metrics__begin(m);
+	report(m, SK_B, conn(NT_DIR_OUTBOUND, 99, 0, 1, 1, 0, 10),
+	       (struct want){ 98, 0, 0, 0, 0, 10 });
+	assert_int_equal(metrics__end(m), 0);
+	metrics__free(m);
+}
+
 static void test_delta_fields(void **state)
 {
 	struct record_metrics now = {
@@ -462,6 +508,7 @@ int main(void)
 		cmocka_unit_test(test_counter_delta),
 		cmocka_unit_test(test_counter_delta_wrap),
 		cmocka_unit_test(test_counter_delta_reset),
+		cmocka_unit_test(test_fin_read_half_way),
 		cmocka_unit_test(test_delta_fields),
 		cmocka_unit_test(test_totals_mode),
 		cmocka_unit_test(test_record_fields),
