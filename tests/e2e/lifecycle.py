@@ -81,8 +81,11 @@ def test_signals():
             x.close()
         t.stop(sig)
         # The closes were pending in the ring below the wake-up batch: the exit must flush them.
-        if len([r for r in t.records() if port in (r["sport"], r["dport"])]) != 4:
-            nt.fail("records pending at signal %d were lost" % sig)
+        # Loss records (the ring overflowed under the rest of a make -j4 check) name no ports.
+        mine = [r for r in t.records() if port in (r.get("sport"), r.get("dport"))]
+        if len(mine) != 4:
+            nt.fail("records pending at signal %d were lost: %d of 4 (%d loss records)" % (
+                sig, len(mine), sum(1 for r in t.records() if r["type"] == "lost")))
         # The kernel frees a program and a link after their last descriptor closes, from a
         # workqueue and after an RCU grace period: a moment after the exit, not at it.
         nt.wait_for(lambda: not (progs & bpf_objects("prog") or links & bpf_objects("link")),
