@@ -4,10 +4,9 @@ as were counted lost: records written + lost = the records the application's own
 must produce, less those whose state changes the kernel made where it runs no tracing program
 (nt.StateTrace names them; BUGS in nettracer(8)). The scenario runs in a network namespace of
 its own and the tracer keeps only that namespace (--netns), so no other traffic on the host
-shares the ring or the count. The
-kernel's own ftrace event (sock:inet_sock_set_state, in the tracefs instance nt.Tracer keeps
-for its run) counts the state changes independently of nettracer: it must have seen at least
-the connections the application made."""
+shares the ring or the count. The kernel's own ftrace event (sock:inet_sock_set_state, in the
+tracefs instance nt.Tracer keeps for its run) counts the state changes independently of
+nettracer: it must have seen at least the connections the application made."""
 import os
 import re
 import sys

@@ -82,6 +82,14 @@ static void report(struct metrics *m, uint64_t sk, struct nt_conn c, struct want
 	assert_metrics(&rec.metrics, w);
 }
 
+/* A dump that has this one entry, which must produce a record with these metrics. */
+static void dump_one(struct metrics *m, uint64_t sk, struct nt_conn c, struct want w)
+{
+	metrics__begin(m);
+	report(m, sk, c, w);
+	assert_int_equal(metrics__end(m), 0);
+}
+
 /* A close record with these final totals, as event_decode makes it. */
 static struct record close_rec(uint64_t sk, struct want totals)
 {
@@ -141,24 +149,18 @@ static void test_fin_read_half_way(void **state)
 
 	(void)state;
 	assert_non_null(m);
-	metrics__begin(m);
-	report(m, SK_A, c, (struct want){ 100, 50, 10, 8, 0, 10 });
-	assert_int_equal(metrics__end(m), 0);
+	dump_one(m, SK_A, c, (struct want){ 100, 50, 10, 8, 0, 10 });
 
 	/* FIN sent and acknowledged as snd_una says, bytes_acked still without it: 101 - 2. */
 	c.counters.state = c.counters.prev_state = NT_TCP_FIN_WAIT2;
 	c.counters.snd_una = c.counters.write_seq = 7;
 	c.counters.segs_out = 11;
-	metrics__begin(m);
-	report(m, SK_A, c, (struct want){ 0, 0, 1, 0, 0, 10 });
-	assert_int_equal(metrics__end(m), 0);
+	dump_one(m, SK_A, c, (struct want){ 0, 0, 1, 0, 0, 10 });
 
 	/* The same for a FIN received: SOCK_DONE set, bytes_received still without it. */
 	c.counters.bytes_acked = 102;
 	c.counters.sk_flags = 1 << 1; /* SOCK_DONE */
-	metrics__begin(m);
-	report(m, SK_A, c, (struct want){ 0, 0, 0, 0, 0, 10 });
-	assert_int_equal(metrics__end(m), 0);
+	dump_one(m, SK_A, c, (struct want){ 0, 0, 0, 0, 0, 10 });
 
 	/* The close has it all: nothing new, and the deltas added up to 100 and 50. */
 	rec = close_rec(SK_A, (struct want){ 100, 50, 11, 9, 0, 10 });
@@ -166,14 +168,10 @@ static void test_fin_read_half_way(void **state)
 	assert_metrics(&rec.metrics, (struct want){ 0, 0, 0, 1, 0, 10 });
 
 	/* More than the FIN's byte back is a counter that started again. */
-	metrics__begin(m);
-	report(m, SK_B, conn(NT_DIR_OUTBOUND, 101, 0, 1, 1, 0, 10),
-	       (struct want){ 100, 0, 1, 1, 0, 10 });
-	assert_int_equal(metrics__end(m), 0);
-	metrics__begin(m);
-	report(m, SK_B, conn(NT_DIR_OUTBOUND, 99, 0, 1, 1, 0, 10),
-	       (struct want){ 98, 0, 0, 0, 0, 10 });
-	assert_int_equal(metrics__end(m), 0);
+	dump_one(m, SK_B, conn(NT_DIR_OUTBOUND, 101, 0, 1, 1, 0, 10),
+		 (struct want){ 100, 0, 1, 1, 0, 10 });
+	dump_one(m, SK_B, conn(NT_DIR_OUTBOUND, 99, 0, 1, 1, 0, 10),
+		 (struct want){ 98, 0, 0, 0, 0, 10 });
 	metrics__free(m);
 }
 
@@ -221,14 +219,10 @@ static void test_totals_mode(void **state)
 	struct record rec;
 
 	assert_non_null(m);
-	metrics__begin(m);
-	report(m, SK_A, conn(NT_DIR_OUTBOUND, 101, 50, 10, 8, 1, 40),
-	       (struct want){ 100, 50, 10, 8, 1, 40 });
-	assert_int_equal(metrics__end(m), 0);
-	metrics__begin(m);
-	report(m, SK_A, conn(NT_DIR_OUTBOUND, 201, 60, 12, 9, 1, 30),
-	       (struct want){ 200, 60, 12, 9, 1, 30 });
-	assert_int_equal(metrics__end(m), 0);
+	dump_one(m, SK_A, conn(NT_DIR_OUTBOUND, 101, 50, 10, 8, 1, 40),
+		 (struct want){ 100, 50, 10, 8, 1, 40 });
+	dump_one(m, SK_A, conn(NT_DIR_OUTBOUND, 201, 60, 12, 9, 1, 30),
+		 (struct want){ 200, 60, 12, 9, 1, 30 });
 
 	/* Without -i a close keeps its totals. */
 	rec = close_rec(SK_A, (struct want){ 300, 70, 13, 10, 2, 20 });
@@ -284,7 +278,7 @@ static void test_nothing_to_report(void **state)
 	/* The next dump reports everything: nothing was remembered for it. */
 	metrics__begin(m);
 	report(m, SK_A, conn(NT_DIR_OUTBOUND, 101, 0, 1, 1, 0, 10),
-	       (struct want){ 100, 0, 1, 1, 0, 10 });
+		 (struct want){ 100, 0, 1, 1, 0, 10 });
 	assert_int_equal(metrics__end(m), 0);
 	metrics__free(m);
 }
