@@ -109,6 +109,15 @@ def _uncaught(kind, value, tb):
 sys.excepthook = _uncaught
 
 
+def _terminated(sig, frame):
+    """A test killed by SIGTERM (a check interrupted) still runs its exit handlers: no tracer
+    is left running and no trace instance left in tracefs."""
+    fail("terminated by signal %d" % sig)
+
+
+signal.signal(signal.SIGTERM, _terminated)
+
+
 def load_failed(err):
     """nettracer exited at start with err on stderr. As root on a kernel with BPF, nothing
     excuses a failed load: EPERM there is a failure (lockdown, a seccomp filter, a missing
