@@ -11,8 +11,10 @@ change hook of another on that CPU: real nesting in every run, measured on the 6
 happened is read from this run's own -v summary: the runs of tp_set_state the kernel skipped
 (its recursion misses) and the nested changes the second hook took. Each skipped run must have
 been taken by the second hook, or the change would be missing, and a run without any fails:
-every storm covers nesting. tests/e2e/nest.py drives each case of the nested path on
-purpose."""
+every storm on the host covers nesting. In the VM guests (TCG) a storm of 800 connections
+nested 0 to 73 times, so tests/vm/e2e.sh sets NT_E2E_REQUIRE_NESTING=0 and they check
+exactness and the skipped runs taken. tests/e2e/nest.py drives each case of the nested path
+on purpose."""
 import os
 import re
 import subprocess
@@ -49,12 +51,13 @@ def main():
     if taken < missed:
         nt.fail("the kernel skipped tp_set_state %d times, the second hook took %d" %
                 (missed, taken))
-    if not missed:
+    if not missed and os.environ.get("NT_E2E_REQUIRE_NESTING") != "0":
         nt.fail("no state change interrupted the hook in this run, with receive steered to "
                 "one CPU: nesting not covered")
     print("ok: storm: %d records exact from %d connections, receive steered to CPU 0; %d runs "
-          "of tp_set_state skipped by the kernel, %d nested changes taken" %
-          (n, 8 * per, missed, taken))
+          "of tp_set_state skipped by the kernel, %d nested changes taken%s" %
+          (n, 8 * per, missed, taken, "" if missed else " (no nesting in this run: "
+           "exactness only)"))
 
 if __name__ == "__main__":
     main()

@@ -19,7 +19,11 @@ NT_GUESS_SLOWDOWN=${NT_GUESS_SLOWDOWN:-16}
 # 6.1 guest hung with it in December 2026 (a soft lockup of events.py's own process, before any
 # output, in 1 of 12 guest runs). Without it every record must be there.
 NT_E2E_STATE_TRACE=0
-export NT_E2E_CONNS NT_E2E_STORM NT_GUESS_SLOWDOWN NT_E2E_STATE_TRACE
+# storm.py: under TCG a storm of 800 connections nested 0 to 73 times (one 6.1 guest with
+# guessed offsets, none), so the guests check exactness and that every skipped run was taken;
+# the host requires nesting in every storm.
+NT_E2E_REQUIRE_NESTING=0
+export NT_E2E_CONNS NT_E2E_STORM NT_GUESS_SLOWDOWN NT_E2E_STATE_TRACE NT_E2E_REQUIRE_NESTING
 # ss -i needs the sock_diag modules, which Debian builds as modules.
 modprobe -q tcp_diag 2>/dev/null
 modprobe -q inet_diag 2>/dev/null
