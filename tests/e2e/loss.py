@@ -52,13 +52,8 @@ def main():
         nt.transfer(c, s, 3000000, 200000)
         cp, sp = c.getsockname()[1], s.getsockname()[1]
         results = []
-        for ns, sport, dport in ((a.name, cp, sp), (b.name, sp, cp)):
-            orig = nt.ss_info
-            nt.ss_info = lambda x, y, _ns=ns: orig(x, y, _ns)
-            try:
-                m, ss = metrics.quiet_match(tracer, ns, sport, dport)
-            finally:
-                nt.ss_info = orig
+        for ns, peer, sport, dport in ((a.name, b.name, cp, sp), (b.name, a.name, sp, cp)):
+            m, ss = metrics.quiet_match(tracer, ns, sport, dport, netns=ns, peer_netns=peer)
             results.append(m)
         c.close()
         s.close()

@@ -24,28 +24,31 @@ def as_ss(m):
             "rtt": (float("%g" % (m["rtt_us"] / 1000)), float("%g" % (m["rttvar_us"] / 1000)))}
 
 
-def ss_quiet(sport, dport):
-    info = nt.ss_info(sport, dport)
+def ss_quiet(sport, dport, netns=None):
+    info = nt.ss_info(sport, dport, netns)
     return {k: info.get(k, 0) for k in KEYS}
 
 
-def quiet_match(tracer, sock_end, sport, dport, dumps=3):
-    """Once the connection is quiet (ss shows the same tcp_info twice, half a second apart),
-    every metrics record of this end that the next dumps write must equal ss: not just one
-    of them."""
+def quiet_match(tracer, sock_end, sport, dport, dumps=3, netns=None, peer_netns=None):
+    """Once the connection is quiet (neither end has a segment in flight, which a timer could
+    still send again, and ss shows the same tcp_info twice, half a second apart), every
+    metrics record of this end that the next dumps write must equal ss: not just one of
+    them. netns, peer_netns: where this end and the other are, when not in this namespace."""
     prev = [None]
 
     def settled():
-        now = ss_quiet(sport, dport)
+        now = ss_quiet(sport, dport, netns)
         same, prev[0] = now == prev[0], now
-        return same
+        idle = all(nt.ss_info(a, b, ns).get("unacked", 0) == 0
+                   for a, b, ns in ((sport, dport, netns), (dport, sport, peer_netns)))
+        return same and idle
     nt.wait_for(settled, 10, "port %d to be quiet in ss -tin" % sport, tracer, step=0.5)
     before = prev[0]
     n0 = len(nt.find(tracer.records(), "metrics", sport, dport))
     recs = nt.wait_for(lambda: nt.find(tracer.records(), "metrics", sport, dport)[n0 + dumps:] and
                        nt.find(tracer.records(), "metrics", sport, dport), 15,
                        "%d dumps of port %d" % (dumps, sport), tracer)
-    after = ss_quiet(sport, dport)
+    after = ss_quiet(sport, dport, netns)
     if before != after:
         nt.fail("%s: port %d was not quiet: ss %s, then %s" % (sock_end, sport, before, after))
     want = {k: after[k] for k in ("segs_out", "segs_in", "retrans", "rtt")}
