@@ -186,6 +186,23 @@ static __always_inline struct nt_conn *conn_born(__u64 key)
 	return c;
 }
 
+/* Whether an established entry names other ports than sk's, whose are sport and dport (host
+ * order): the kernel reused the memory of a socket whose close no hook saw (TCP sockets are
+ * SLAB_TYPESAFE_BY_RCU), and the entry is that earlier connection's. */
+static __always_inline bool conn_reused(const struct nt_conn *c, __u16 sport, __u16 dport)
+{
+	return (c->flags & NT_CONN_ESTABLISHED) && (c->tuple.sport != sport || c->tuple.dport != dport);
+}
+
+/* c, sk's entry, unless it is an earlier connection's (conn_reused): then the entry starts
+ * again as at a birth, counted as stale, and the hook that found it sees a connection whose
+ * birth no hook saw. t: sk's tuple, as read_tuple gives it. */
+static __always_inline struct nt_conn *conn_current(__u64 key, struct nt_conn *c,
+						    const struct nt_tuple *t)
+{
+	return c && conn_reused(c, t->sport, t->dport) ? conn_born(key) : c;
+}
+
 /* Whether oldstate, left for TCP_CLOSE by a socket without an entry, was past the handshake. */
 static __always_inline bool was_established(int oldstate)
 {

@@ -334,7 +334,7 @@ static __always_inline void on_established(void *ctx, void *sk, __u8 direction)
 
 	read_tuple(sk, &ev.tuple, &ev.netns);
 	ev.direction = direction;
-	c = conn_get((__u64)sk);
+	c = conn_current((__u64)sk, conn_get((__u64)sk), &ev.tuple);
 	if (!c) {
 		if (direction == NT_DIR_OUTBOUND)
 			emit(ctx, sk, &ev, NT_EVENT_CONNECT, false);
@@ -381,12 +381,14 @@ static __always_inline void on_close(void *ctx, void *sk, int oldstate)
 	}
 	if (!was_established(oldstate))
 		goto forget;
-	/* Closing from an established state, with an entry that never saw it established: the
-	 * kernel ran no hook for that change (BUGS in nettracer(8)).
-	 * Its connect or accept record is missing; the close is written, and the miss counted. */
+	read_tuple(sk, &ev.tuple, &ev.netns);
+	/* Closing from an established state, with an entry that never saw it established (or an
+	 * earlier connection's, on the same memory): the kernel ran no hook for that change (BUGS
+	 * in nettracer(8)). Its connect or accept record is missing; the close is written, and
+	 * the miss counted. */
+	c = conn_current(key, c, &ev.tuple);
 	if (c && !(c->flags & NT_CONN_ESTABLISHED))
 		stat_inc(NT_STAT_UNSEEN);
-	read_tuple(sk, &ev.tuple, &ev.netns);
 	read_counters(sk, &ev.counters, oldstate);
 	ev.error = sk_error(sk);
 	if (c) {
@@ -487,7 +489,7 @@ static __always_inline int handle_accept(void *ctx, void *sk)
 	read_tuple(sk, &ev.tuple, &ev.netns);
 	in_cgroup = set_owner(&ev.owner);
 	ev.direction = NT_DIR_INBOUND;
-	c = conn_get((__u64)sk);
+	c = conn_current((__u64)sk, conn_get((__u64)sk), &ev.tuple);
 	if (c) {
 		/* accept() may return before the softirq marks the child ESTABLISHED. */
 		c->tuple = ev.tuple;
@@ -642,8 +644,7 @@ static long refresh_one(void *map, __u64 *key, struct nt_conn *c, __u64 *now)
 	nt_read(sport, sk, inet_sport);
 	nt_read(dport, sk, skc_dport);
 	if ((!alive(state) && !young(*now, c->birth_ns)) ||
-	    ((c->flags & NT_CONN_ESTABLISHED) &&
-	     (bpf_ntohs(sport) != c->tuple.sport || bpf_ntohs(dport) != c->tuple.dport))) {
+	    conn_reused(c, bpf_ntohs(sport), bpf_ntohs(dport))) {
 		bpf_map_delete_elem(&conns, key);
 		stat_inc(NT_STAT_STALE);
 		return 0;
