@@ -101,8 +101,8 @@ def unowned(blind):
     """The connections (the socket's own ends) whose establishment the kernel made where it runs
     no tracing program: their close, if it comes, names no process (pid 0, as for a
     connection that was open before nettracer started; BUGS in nettracer(8))."""
-    return {(c["saddr"], c["sport"], c["daddr"], c["dport"]) for c in blind
-            if (c["old"], c["new"]) in ((2, 1), (3, 1))}
+    return {(c["saddr"], c["sport"], c["daddr"], c["dport"])
+            for c in nt.hidden_establishments(blind)}
 
 
 def unseeable_count(blind, exp, kinds=("connect", "accept", "close"), unseen=None):

@@ -24,8 +24,8 @@ def as_ss(m):
             "rtt": (float("%g" % (m["rtt_us"] / 1000)), float("%g" % (m["rttvar_us"] / 1000)))}
 
 
-def ss_quiet(sport, dport, netns=None):
-    info = nt.ss_info(sport, dport, netns)
+def ss_quiet(info):
+    """What a quiet connection keeps the same, of ss_info's info."""
     return {k: info.get(k, 0) for k in KEYS}
 
 
@@ -37,10 +37,11 @@ def quiet_match(tracer, sock_end, sport, dport, dumps=3, netns=None, peer_netns=
     prev = [None]
 
     def settled():
-        now = ss_quiet(sport, dport, netns)
+        mine = nt.ss_info(sport, dport, netns)
+        now = ss_quiet(mine)
         same, prev[0] = now == prev[0], now
-        idle = all(nt.ss_info(a, b, ns).get("unacked", 0) == 0
-                   for a, b, ns in ((sport, dport, netns), (dport, sport, peer_netns)))
+        idle = all(info.get("unacked", 0) == 0
+                   for info in (mine, nt.ss_info(dport, sport, peer_netns)))
         return same and idle
     nt.wait_for(settled, 10, "port %d to be quiet in ss -tin" % sport, tracer, step=0.5)
     before = prev[0]
@@ -48,7 +49,7 @@ def quiet_match(tracer, sock_end, sport, dport, dumps=3, netns=None, peer_netns=
     recs = nt.wait_for(lambda: nt.find(tracer.records(), "metrics", sport, dport)[n0 + dumps:] and
                        nt.find(tracer.records(), "metrics", sport, dport), 15,
                        "%d dumps of port %d" % (dumps, sport), tracer)
-    after = ss_quiet(sport, dport, netns)
+    after = ss_quiet(nt.ss_info(sport, dport, netns))
     if before != after:
         nt.fail("%s: port %d was not quiet: ss %s, then %s" % (sock_end, sport, before, after))
     want = {k: after[k] for k in ("segs_out", "segs_in", "retrans", "rtt")}

@@ -336,8 +336,7 @@ class Tracer:
             fail("the kernel skipped hooks and records were lost: " + self.stderr)
         # Each unseen establishment is one the kernel made where it runs no tracing program.
         m = re.search(r"(\d+) unseen establishments", self.stderr)
-        hidden = sum(1 for c in self.blind if (c["old"], c["new"]) in ((2, 1), (3, 1)))
-        hidden += self.unseen_made
+        hidden = len(hidden_establishments(self.blind)) + self.unseen_made
         if m and int(m.group(1)) > hidden:
             fail("the kernel ran no hook for some state changes (see BUGS in nettracer(8)), "
                  "%d of them on top of a task where it runs no tracing program; is another "
@@ -447,6 +446,12 @@ TRUTHS = []  # the StateTraces this process has open, closed at exit whatever ha
 # process (there, the host's agent). A softirq that runs on top of one makes its state changes
 # unseen by every such program; a sockops program still runs. BUGS in nettracer(8).
 BLIND_TGIDS = {1}
+
+
+def hidden_establishments(blind):
+    """The changes to ESTABLISHED (from SYN_SENT or SYN_RECV) among blind ones: each is a
+    connection that nettracer counts as an unseen establishment at its close."""
+    return [c for c in blind if (c["old"], c["new"]) in ((2, 1), (3, 1))]
 
 
 def tracefs():

@@ -185,7 +185,7 @@ def reused():
     lst.listen(4)
     port = lst.getsockname()[1]
     tracer = nt.Tracer("-t", "3600", "--port", str(port), sentinel=False)
-    map_id, value_size = conns_map(tracer.proc.pid)
+    map_id, _ = conns_map(tracer.proc.pid)
     at = layout(map_id)
     c = socket.create_connection(("127.0.0.1", port))
     cport = c.getsockname()[1]
@@ -330,6 +330,7 @@ def main():
         print("ok: a churn across the start-up snapshot left no entry behind (port %d: %d "
               "entries when it ended, gone %.1f s later; the grace is %.1f s; %d stale entries "
               "removed in all)" % (port, at_end, took, grace, stale_count(tracer.stderr)))
+
 
 if __name__ == "__main__":
     main()

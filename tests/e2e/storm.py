@@ -59,5 +59,6 @@ def main():
           (n, 8 * per, missed, taken, "" if missed else " (no nesting in this run: "
            "exactness only)"))
 
+
 if __name__ == "__main__":
     main()

@@ -278,7 +278,7 @@ static void test_nothing_to_report(void **state)
 	/* The next dump reports everything: nothing was remembered for it. */
 	metrics__begin(m);
 	report(m, SK_A, conn(NT_DIR_OUTBOUND, 101, 0, 1, 1, 0, 10),
-		 (struct want){ 100, 0, 1, 1, 0, 10 });
+	       (struct want){ 100, 0, 1, 1, 0, 10 });
 	assert_int_equal(metrics__end(m), 0);
 	metrics__free(m);
 }
